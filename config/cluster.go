@@ -1,0 +1,165 @@
+// Package config parses and validates twine.conf into an immutable Cluster:
+// the redis nodes, their partitions and hosts, and the settings that govern
+// how twined supervises them and how clients route keys.
+//
+// The package reads the one file it is given and does no other I/O.
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/twine/twine/config/hash"
+)
+
+// Kind is what a node is for.
+type Kind int
+
+const (
+	// Data nodes hold one partition of the keyspace.
+	Data Kind = iota
+	// Status nodes hold the cluster's own bookkeeping.
+	Status
+)
+
+// String returns the kind as written in twine.conf.
+func (k Kind) String() string {
+	if k == Status {
+		return "status"
+	}
+	return "data"
+}
+
+// Node is one redis-server of the cluster, as one line of twine.conf names it.
+type Node struct {
+	Name      string
+	Kind      Kind
+	Partition int // -1 for status nodes
+	Host      string
+	Port      int
+	DB        int
+	// Member is the node's place in its partition's replica set, in file
+	// order: 0 is the initial master, 1 and up replicate it. Always 0 for
+	// status nodes.
+	Member int
+	Line   int // line of twine.conf that defines the node
+}
+
+// Addr returns the node's host:port.
+func (n Node) Addr() string {
+	return net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
+}
+
+// InitialMaster reports whether the config makes this node its partition's
+// master when the cluster starts. The role a running node has is observed
+// from Redis, not taken from here.
+func (n Node) InitialMaster() bool {
+	return n.Kind == Data && n.Member == 0
+}
+
+// Cluster is a parsed, validated twine.conf. It is immutable: accessors
+// return copies, so a Cluster may be shared between goroutines freely.
+type Cluster struct {
+	file       string
+	nodes      []Node
+	partitions int
+	hosts      []string
+	settings   Settings
+	set        []SetLine
+	hash       hash.Func
+}
+
+// SetLines returns the `set` lines of the file as written, in order.
+func (c *Cluster) SetLines() []SetLine { return slices.Clone(c.set) }
+
+// File returns the absolute path of the file the cluster was read from.
+func (c *Cluster) File() string { return c.file }
+
+// Nodes returns every node in file order.
+func (c *Cluster) Nodes() []Node { return slices.Clone(c.nodes) }
+
+// Partitions returns the number of partitions (N; they are 0..N-1).
+func (c *Cluster) Partitions() int { return c.partitions }
+
+// Hosts returns the hosts named by the nodes, in order of first appearance.
+func (c *Cluster) Hosts() []string { return slices.Clone(c.hosts) }
+
+// Settings returns the cluster's settings, defaults filled in.
+func (c *Cluster) Settings() Settings { return c.settings.clone() }
+
+// Hash returns the key hash function chosen by `set hash`.
+func (c *Cluster) Hash() hash.Func { return c.hash }
+
+// Node returns the node with the given name.
+func (c *Cluster) Node(name string) (Node, bool) {
+	for _, n := range c.nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// NodesOn returns the nodes that live on host, in file order.
+func (c *Cluster) NodesOn(host string) []Node {
+	var out []Node
+	for _, n := range c.nodes {
+		if n.Host == host {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ReplicaSet returns the data nodes of partition p, initial master first.
+func (c *Cluster) ReplicaSet(p int) []Node {
+	var out []Node
+	for _, n := range c.nodes {
+		if n.Kind == Data && n.Partition == p {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// InitialMaster returns the initial master of partition p.
+func (c *Cluster) InitialMaster(p int) (Node, bool) {
+	for _, n := range c.nodes {
+		if n.Kind == Data && n.Partition == p && n.Member == 0 {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// Partition returns the partition that owns key, using the configured hash
+// function and the {hash tag} rule.
+func (c *Cluster) Partition(key []byte) (int, error) {
+	return c.hash.Partition(key, c.partitions)
+}
+
+// NodeDir returns the directory of a node: DIR/partitions/HOST/NAME.
+func (c *Cluster) NodeDir(n Node) string {
+	return filepath.Join(c.settings.Dir, "partitions", n.Host, n.Name)
+}
+
+// NodeFiles are the paths twined and redis-server use for one node.
+type NodeFiles struct {
+	Dir     string // the node's directory (also redis's working dir)
+	Conf    string // generated redis.conf
+	Pidfile string // written by redis-server
+	Log     string // redis-server's log
+}
+
+// Files returns the paths of a node's files.
+func (c *Cluster) Files(n Node) NodeFiles {
+	d := c.NodeDir(n)
+	return NodeFiles{
+		Dir:     d,
+		Conf:    filepath.Join(d, "redis.conf"),
+		Pidfile: filepath.Join(d, "redis.pid"),
+		Log:     filepath.Join(d, "redis.log"),
+	}
+}
