@@ -2,10 +2,10 @@ package config
 
 import (
 	"cmp"
-	"math"
-	"slices"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 )
 

@@ -49,8 +49,9 @@ func validHost(h string) bool {
 	return true
 }
 
-// isLoopback reports whether host names this machine's loopback interface.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host names this machine's loopback interface
+// ("localhost", 127.0.0.0/8 or ::1).
+func IsLoopback(host string) bool {
 	if host == "localhost" || host == "" {
 		return true
 	}

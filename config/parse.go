@@ -305,7 +305,7 @@ func (p *parser) checkHTTPD() {
 		return
 	}
 	for _, n := range p.nodes {
-		if n.Port == port && (n.Host == host || isLoopback(n.Host) && isLoopback(host)) {
+		if n.Port == port && (n.Host == host || IsLoopback(n.Host) && IsLoopback(host)) {
 			p.errs.addf(n.Line, "%s listens on %s, the address of twined's status listener (set httpd %s): move one of them", n.Name, n.Addr(), p.settings.HTTPD)
 		}
 	}

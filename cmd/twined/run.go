@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/templates"
+)
+
+// DefaultConfig is the config file twined reads when -config is not given.
+const DefaultConfig = "/etc/twine/twine.conf"
+
+// options are twined's parsed flags.
+type options struct {
+	config  string
+	host    string
+	check   bool
+	setup   bool
+	version bool
+}
+
+const usageHead = `Usage:
+  twined [-config F] [-host H]          run the host's nodes in the foreground
+  twined -check [-config F]             validate the config and exit: 0 ok, 1 invalid
+  twined -setup [-config F] [-host H]   write node directories and redis.conf, exit
+  twined -version
+
+Without -config, twined reads ` + DefaultConfig + `, or runs a small demo
+cluster on 127.0.0.1 (data under ./twine-data) when that file does not exist.
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("twined", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "the cluster's twine.conf (default "+DefaultConfig+", else the demo)")
+	fs.StringVar(&o.host, "host", "", "the host of twine.conf this twined serves (default: this machine's hostname, or the file's only host)")
+	fs.BoolVar(&o.check, "check", false, "validate the config, print a summary and exit")
+	fs.BoolVar(&o.setup, "setup", false, "create the host's node directories and redis.conf files, then exit")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, &exitError{code: 0}
+		}
+		return o, &exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "twined: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return o, &exitError{code: 2}
+	}
+	if o.check && o.setup {
+		fmt.Fprintln(stderr, "twined: -check and -setup exclude each other")
+		return o, &exitError{code: 2}
+	}
+	return o, nil
+}
+
+// run is twined's whole life; main maps its error to an exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.version:
+		fmt.Fprintln(stdout, "twined", version())
+		return nil
+	case o.check:
+		return runCheck(o, stdout)
+	case o.setup:
+		return runSetup(o, stdout)
+	}
+	return runDaemon(ctx, o, stdout, stderr)
+}
+
+// loadConfig reads the config named by -config, else DefaultConfig, else
+// the embedded demo. demo reports that the demo was chosen.
+func loadConfig(path string) (c *config.Cluster, demo bool, err error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultConfig); err == nil {
+			path = DefaultConfig
+		}
+	}
+	if path != "" {
+		c, err := config.Load(path)
+		return c, false, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, true, fmt.Errorf("load demo config: %w", err)
+	}
+	c, err = config.Parse(filepath.Join(wd, "demo.twine.conf"), templates.DemoConfig())
+	return c, true, err
+}
+
+// resolveHost picks the host to serve from -host and the machine's name.
+func resolveHost(c *config.Cluster, flagHost string) (string, error) {
+	hostname, _ := os.Hostname()
+	return c.ResolveHost(flagHost, hostname)
+}
+
+// version is the module version twined was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
