@@ -19,11 +19,13 @@ const DefaultConfig = "/etc/twine/twine.conf"
 
 // options are twined's parsed flags.
 type options struct {
-	config  string
-	host    string
-	check   bool
-	setup   bool
-	version bool
+	config    string
+	host      string
+	check     bool
+	setup     bool
+	version   bool
+	logLevel  string
+	logFormat string
 }
 
 const usageHead = `Usage:
@@ -47,6 +49,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.check, "check", false, "validate the config, print a summary and exit")
 	fs.BoolVar(&o.setup, "setup", false, "create the host's node directories and redis.conf files, then exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text, or json for journald and log shippers")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -84,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case o.setup:
 		return runSetup(o, stdout)
 	}
-	return runDaemon(ctx, o, stdout, stderr)
+	return runDaemon(ctx, o, stderr)
 }
 
 // loadConfig reads the config named by -config, else DefaultConfig, else

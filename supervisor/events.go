@@ -1,0 +1,100 @@
+package supervisor
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event is one state change of one node. Watchers publish every change;
+// subscribers (alerts, status, logs) receive copies.
+type Event struct {
+	Seq    uint64    // increasing over the supervisor's life
+	Time   time.Time //
+	Node   string    //
+	From   State     //
+	To     State     //
+	Reason string    // why the change happened, for people
+	Err    string    // the error behind it, if any ("" otherwise)
+	PID    int       // the node's process, 0 when none
+	// LogTail holds the last lines of the node's log when the change is a
+	// failure worth reading about (crash loop, early exit).
+	LogTail []string
+}
+
+// Subscription receives events. C is closed when the subscription is
+// cancelled or the supervisor closes.
+type Subscription struct {
+	C       <-chan Event
+	ch      chan Event
+	dropped atomic.Uint64
+	bus     *bus
+}
+
+// Dropped reports how many events this subscriber lost because its buffer
+// was full.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Cancel ends the subscription and closes C. It is idempotent.
+func (s *Subscription) Cancel() { s.bus.remove(s) }
+
+// bus delivers events to subscribers without ever blocking the publisher: a
+// subscriber whose buffer is full loses the event, and that is counted.
+type bus struct {
+	mu      sync.Mutex
+	seq     uint64
+	subs    []*Subscription
+	closed  bool
+	dropped atomic.Uint64 // over all subscribers
+}
+
+func (b *bus) subscribe(buffer int) *Subscription {
+	ch := make(chan Event, max(buffer, 1))
+	s := &Subscription{C: ch, ch: ch, bus: b}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		close(ch)
+		return s
+	}
+	b.subs = append(b.subs, s)
+	return s
+}
+
+func (b *bus) publish(e Event) Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	e.Seq = b.seq
+	for _, s := range b.subs {
+		select {
+		case s.ch <- e:
+		default:
+			s.dropped.Add(1)
+			b.dropped.Add(1)
+		}
+	}
+	return e
+}
+
+func (b *bus) remove(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, x := range b.subs {
+		if x == s {
+			b.subs = append(b.subs[:i], b.subs[i+1:]...)
+			close(s.ch)
+			return
+		}
+	}
+}
+
+func (b *bus) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.subs {
+		close(s.ch)
+	}
+	b.subs = nil
+	b.closed = true
+}

@@ -1,0 +1,65 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// checkResult is the outcome of one health check.
+type checkResult struct {
+	at      time.Time
+	alive   bool          // the node answered (PONG or an error reply)
+	loading bool          // it answered LOADING
+	latency time.Duration // round trip of the PING
+	err     error         // why it did not answer, or the error reply
+}
+
+// newClient returns the PING client of one node incarnation: one dial per
+// check and no retries (a missed PING is information, not something to
+// hide), every wait bounded by the check timeout. Checks run one at a time,
+// so the pool holds one connection; its size only keeps go-redis's dial
+// circuit breaker (which trips after PoolSize failed dials and then probes
+// once a second) out of the way while a fresh node starts listening. Each
+// process incarnation gets a new client.
+func newClient(addr, password string, timeout time.Duration) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr:                  addr,
+		Password:              password,
+		Protocol:              2,
+		DisableIdentity:       true,
+		DialTimeout:           timeout,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		ContextTimeoutEnabled: true,
+		PoolSize:              64,
+		MaxRetries:            -1,
+		DialerRetries:         1,
+	})
+}
+
+// check PINGs the node once within timeout. LOADING and MASTERDOWN replies
+// mean alive; so does any other error reply: a process that answers is not
+// hung.
+func check(ctx context.Context, c *redis.Client, timeout time.Duration) checkResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	err := c.Ping(ctx).Err()
+	r := checkResult{at: time.Now(), latency: time.Since(start), err: err}
+	var rerr redis.Error
+	switch {
+	case err == nil:
+		r.alive = true
+	case errors.As(err, &rerr):
+		r.alive = true
+		r.loading = strings.HasPrefix(rerr.Error(), "LOADING")
+		if r.loading || strings.HasPrefix(rerr.Error(), "MASTERDOWN") {
+			r.err = nil
+		}
+	}
+	return r
+}

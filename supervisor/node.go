@@ -1,0 +1,488 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/procs"
+	"github.com/twine/twine/supervisor/setup"
+)
+
+// Health-check pacing.
+const (
+	// missesToHung PINGs in a row without an answer make a running node hung.
+	missesToHung = 3
+	// startCheck is the PING period right after a start, for
+	// startFastFor; later PINGs back off to the check interval, so a fresh
+	// node is seen up within milliseconds of its listening.
+	startCheck   = 5 * time.Millisecond
+	startFastFor = 500 * time.Millisecond
+)
+
+// nodeEnv is what a watcher needs from its supervisor, fixed for its life
+// except through commands.
+type nodeEnv struct {
+	cluster  *config.Cluster
+	settings config.Settings
+	password string
+	logger   hclog.Logger
+	publish  func(Event) Event
+	now      func() time.Time
+}
+
+// command is a request to a watcher's owner goroutine.
+type command struct {
+	op    op
+	reply chan error // buffered; receives one value
+}
+
+type op int
+
+const (
+	opStop op = iota
+	opStart
+	opRestart
+)
+
+// watcher owns one node: its process, its state machine and its health
+// checks, all in the one goroutine that runs run. Other goroutines talk to
+// it through cmds and read its status through snapshot.
+type watcher struct {
+	node  config.Node
+	files config.NodeFiles
+	env   nodeEnv
+	log   hclog.Logger
+	cmds  chan command
+	done  chan struct{} // closed when run returns
+
+	// Owned by the run goroutine.
+	proc         *procs.Process
+	client       *redis.Client
+	tracker      *Tracker
+	state        State
+	misses       int
+	nextCheck    time.Duration // delay to the next check while starting
+	startedAt    time.Time
+	healthySince time.Time
+	stopping     bool // a stop was asked: the next exit leaves the node stopped
+	stopDeadline time.Time
+	restartAfter bool // a restart was asked: start again right after the exit
+	logMark      int64
+	follower     *logFollower
+
+	mu     sync.Mutex
+	status NodeStatus
+}
+
+func newWatcher(n config.Node, env nodeEnv) *watcher {
+	w := &watcher{
+		node:    n,
+		files:   env.cluster.Files(n),
+		env:     env,
+		log:     env.logger.Named(n.Name).With("port", n.Port),
+		cmds:    make(chan command),
+		done:    make(chan struct{}),
+		tracker: NewTracker(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax)),
+		state:   Stopped,
+	}
+	w.follower = newLogFollower(w.files.Log, w.log.Named("redis"))
+	w.status = NodeStatus{
+		Name: n.Name, Kind: n.Kind.String(), Partition: n.Partition, Host: n.Host, Port: n.Port,
+		Role: initialRole(n), State: Stopped, Since: env.now(),
+	}
+	return w
+}
+
+// run is the owner goroutine. It returns when ctx is cancelled, after
+// stopping the node (SIGTERM, then SIGKILL after stop-timeout) unless it is
+// told to leave it running through leave.
+func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
+	defer close(w.done)
+	defer w.closeClient()
+	w.follower.skipToEnd()
+	if !w.adopt(ctx) {
+		if stoppedByOperator {
+			w.setState(Stopped, "stopped by the operator", "")
+		} else {
+			w.start()
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	results := make(chan checkResult, 1)
+	checking := false
+	for {
+		w.armTimer(timer, checking)
+		var exited <-chan struct{}
+		if w.proc != nil {
+			exited = w.proc.Done()
+		}
+		select {
+		case <-ctx.Done():
+			w.shutdown()
+			return
+		case <-exited:
+			w.onExit()
+		case r := <-results:
+			checking = false
+			w.onCheck(r)
+		case <-timer.C:
+			w.onTimer(ctx, results, &checking)
+		case c := <-w.cmds:
+			c.reply <- w.onCommand(c.op)
+		}
+	}
+}
+
+// armTimer sets the timer to the watcher's next duty: a health check while
+// the process runs, a start after a backoff, a SIGKILL after a stop grace.
+func (w *watcher) armTimer(t *time.Timer, checking bool) {
+	var d time.Duration
+	switch {
+	case w.stopping && w.proc != nil:
+		d = w.stopDeadline.Sub(w.env.now())
+	case w.proc != nil && checking:
+		d = time.Hour // wait for the result first
+	case w.proc != nil && w.state == Starting:
+		d = w.nextCheck
+	case w.proc != nil:
+		d = w.env.settings.CheckInterval
+	case w.state == Backoff || w.state == Failed:
+		d = w.status.RetryAt.Sub(w.env.now())
+	default:
+		d = time.Hour
+	}
+	t.Reset(max(d, 0))
+}
+
+func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checking *bool) {
+	switch {
+	case w.stopping && w.proc != nil:
+		w.log.Warn("node did not stop in time; killing it", "stop_timeout", w.env.settings.StopTimeout)
+		_ = w.proc.Kill()
+	case w.proc != nil:
+		w.follower.poll()
+		*checking = true
+		go func(c *redis.Client) { results <- check(ctx, c, w.env.settings.CheckTimeout) }(w.client)
+	case w.state == Backoff || w.state == Failed:
+		w.start()
+	}
+}
+
+// onCheck applies a health-check result to the state machine.
+func (w *watcher) onCheck(r checkResult) {
+	if w.proc == nil || w.stopping {
+		return
+	}
+	w.mu.Lock()
+	w.status.LastCheck = r.at
+	w.status.Latency = r.latency
+	w.mu.Unlock()
+	if r.alive {
+		w.misses = 0
+		if w.healthySince.IsZero() {
+			w.healthySince = r.at
+		} else if r.at.Sub(w.healthySince) >= healthyAfter {
+			w.tracker.Healthy()
+		}
+		switch {
+		case r.loading && w.state != Loading:
+			w.setState(Loading, "loading its data", "")
+		case !r.loading && w.state != Up:
+			w.setState(Up, fmt.Sprintf("answering PING %s after its start", r.at.Sub(w.startedAt).Round(time.Millisecond)), "")
+		}
+		return
+	}
+	w.healthySince = time.Time{}
+	if w.state == Starting {
+		if r.at.Sub(w.startedAt) > startFastFor {
+			w.nextCheck = min(w.nextCheck*2, w.env.settings.CheckInterval)
+		}
+		grace := max(missesToHung*w.env.settings.CheckInterval, 3*time.Second)
+		if r.at.Sub(w.startedAt) < grace {
+			return
+		}
+		w.hung(fmt.Sprintf("not answering %s after its start", grace), r.err)
+		return
+	}
+	w.misses++
+	w.log.Debug("missed PING", "misses", w.misses, "error", r.err)
+	if w.misses >= missesToHung && w.state != Hung {
+		w.hung(fmt.Sprintf("%d PINGs in a row unanswered", w.misses), r.err)
+	}
+}
+
+// hung kills a node that stopped answering; its exit restarts it.
+func (w *watcher) hung(reason string, err error) {
+	w.setState(Hung, reason+"; killing it", errText(err))
+	if kerr := w.proc.Kill(); kerr != nil {
+		w.log.Error("kill hung node", "error", kerr)
+	}
+}
+
+// onExit handles the end of the node's process.
+func (w *watcher) onExit() {
+	p := w.proc
+	ex := p.Exit()
+	w.proc = nil
+	w.closeClient()
+	_ = p.Close()
+	w.follower.poll()
+	now := w.env.now()
+	if w.stopping {
+		w.stopping = false
+		if w.restartAfter {
+			w.restartAfter = false
+			w.setState(Down, "restarted by the operator ("+ex.String()+")", "")
+			w.start()
+			return
+		}
+		w.setState(Stopped, "stopped ("+ex.String()+")", "")
+		return
+	}
+	detail := w.follower.lastWarning(w.logMark, p.Tail())
+	errStr := ex.String()
+	if detail != "" {
+		errStr += ": " + detail
+	}
+	d := w.tracker.Exit(now, w.healthySince)
+	w.restarted()
+	if d.Delay == 0 && !d.CrashLoop {
+		w.setState(Down, d.Reason, errStr)
+		w.start()
+		return
+	}
+	w.backoff(d, errStr, w.follower.tail(w.logMark, p.Tail()))
+}
+
+// backoff waits d.Delay before the next start, in state failed for a
+// crash loop and backoff otherwise.
+func (w *watcher) backoff(d Decision, errStr string, tail []string) {
+	to := Backoff
+	if d.CrashLoop {
+		to = Failed
+	}
+	w.mu.Lock()
+	w.status.RetryAt = w.env.now().Add(d.Delay)
+	w.mu.Unlock()
+	w.setStateTail(to, d.Reason, errStr, tail)
+}
+
+// start writes the node's config and spawns redis-server. A failure to
+// spawn counts as an early exit: backoff, crash loop, never a tight loop.
+func (w *watcher) start() {
+	err := w.spawn()
+	if err == nil {
+		return
+	}
+	w.log.Error("start failed", "error", err)
+	d := w.tracker.Exit(w.env.now(), time.Time{})
+	w.restarted()
+	w.backoff(d, err.Error(), nil)
+}
+
+func (w *watcher) spawn() error {
+	if _, err := setup.Node(w.env.cluster, w.node, w.env.password); err != nil {
+		return err
+	}
+	bin, err := exec.LookPath(w.env.settings.RedisServer)
+	if err != nil {
+		return fmt.Errorf("start redis-server: %w (check `set redis-server` in %s)", err, w.env.cluster.File())
+	}
+	w.logMark = w.follower.size()
+	p, err := procs.Start(procs.Spec{
+		Path:   bin,
+		Args:   []string{w.files.Conf},
+		Dir:    w.files.Dir,
+		Logger: w.log.Named("redis"),
+	})
+	if err != nil {
+		return fmt.Errorf("start %s: %w (check `set redis-server` in %s)", bin, err, w.env.cluster.File())
+	}
+	w.attach(p, false)
+	w.setState(Starting, fmt.Sprintf("started %s, pid %d", bin, p.PID()), "")
+	return nil
+}
+
+// adopt takes over a node left running by an earlier twined. It reports
+// whether it did.
+func (w *watcher) adopt(ctx context.Context) bool {
+	actx, cancel := context.WithTimeout(ctx, 2*w.env.settings.CheckTimeout)
+	defer cancel()
+	p, err := procs.AdoptRedis(actx, w.files.Pidfile, w.node.Addr(), w.env.password, w.files.Conf, w.log)
+	if err != nil {
+		w.log.Debug("nothing to adopt", "reason", err)
+		return false
+	}
+	w.attach(p, true)
+	w.healthySince = w.env.now()
+	w.setState(Up, fmt.Sprintf("adopted running process, pid %d", p.PID()), "")
+	return true
+}
+
+func (w *watcher) attach(p *procs.Process, adopted bool) {
+	w.proc = p
+	w.client = newClient(w.node.Addr(), w.env.password, w.env.settings.CheckTimeout)
+	w.misses = 0
+	w.nextCheck = startCheck
+	w.startedAt = w.env.now()
+	w.healthySince = time.Time{}
+	w.mu.Lock()
+	w.status.PID = p.PID()
+	w.status.Adopted = adopted
+	w.status.StartedAt = w.startedAt
+	w.status.RetryAt = time.Time{}
+	w.mu.Unlock()
+}
+
+func (w *watcher) closeClient() {
+	if w.client != nil {
+		_ = w.client.Close()
+		w.client = nil
+	}
+}
+
+func (w *watcher) restarted() {
+	w.mu.Lock()
+	w.status.Restarts++
+	w.mu.Unlock()
+}
+
+// onCommand carries out an operator's request.
+func (w *watcher) onCommand(o op) error {
+	switch o {
+	case opStop:
+		if w.proc == nil {
+			if w.state != Stopped {
+				w.setState(Stopped, "stopped by the operator", "")
+			}
+			return nil
+		}
+		w.beginStop(false)
+	case opStart:
+		if w.proc == nil && w.state == Stopped {
+			w.start()
+		}
+	case opRestart:
+		if w.proc == nil {
+			w.start()
+			return nil
+		}
+		w.beginStop(true)
+	}
+	return nil
+}
+
+// beginStop sends SIGTERM; the exit completes the stop, and the timer
+// SIGKILLs a node that outlives stop-timeout.
+func (w *watcher) beginStop(restart bool) {
+	w.stopping = true
+	w.restartAfter = restart
+	w.stopDeadline = w.env.now().Add(w.env.settings.StopTimeout)
+	if err := w.proc.Signal(syscall.SIGTERM); err != nil {
+		w.log.Debug("SIGTERM", "error", err)
+	}
+}
+
+// shutdown stops the node for twined's exit: SIGTERM (redis saves), wait
+// up to stop-timeout, SIGKILL.
+func (w *watcher) shutdown() {
+	if w.proc == nil {
+		return
+	}
+	ex := w.proc.Stop(w.env.settings.StopTimeout)
+	_ = w.proc.Close()
+	w.proc = nil
+	w.follower.poll()
+	w.setState(Stopped, "twined is shutting down ("+ex.String()+")", "")
+}
+
+func (w *watcher) setState(to State, reason, errStr string) {
+	w.setStateTail(to, reason, errStr, nil)
+}
+
+// setStateTail records a state change and publishes it as an event.
+func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
+	from := w.state
+	w.state = to
+	now := w.env.now()
+	pid := 0
+	if w.proc != nil {
+		pid = w.proc.PID()
+	}
+	w.mu.Lock()
+	w.status.State = to
+	w.status.Since = now
+	w.status.Reason = reason
+	if errStr != "" || to.Alive() || to == Stopped {
+		w.status.Error = errStr
+	}
+	if w.proc == nil {
+		w.status.PID = 0
+	}
+	w.mu.Unlock()
+	w.env.publish(Event{Time: now, Node: w.node.Name, From: from, To: to, Reason: reason, Err: errStr, PID: pid, LogTail: tail})
+	args := []any{"from", from.String(), "to", to.String(), "reason", reason}
+	if errStr != "" {
+		args = append(args, "error", errStr)
+	}
+	switch to {
+	case Up, Loading, Starting, Stopped:
+		w.log.Info("node "+to.String(), args...)
+	case Failed:
+		w.log.Error("node "+to.String(), args...)
+	default:
+		w.log.Warn("node "+to.String(), args...)
+	}
+}
+
+// snapshot returns a copy of the node's status.
+func (w *watcher) snapshot() NodeStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// do sends a command to the owner goroutine and waits for its answer.
+func (w *watcher) do(ctx context.Context, o op) error {
+	c := command{op: o, reply: make(chan error, 1)}
+	select {
+	case w.cmds <- c:
+	case <-w.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-c.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func initialRole(n config.Node) string {
+	switch {
+	case n.Kind == config.Status:
+		return "status"
+	case n.Member == 0:
+		return "master"
+	default:
+		return "replica"
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
