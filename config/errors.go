@@ -64,7 +64,11 @@ func (l *ErrorList) Error() string {
 		b.WriteString(e.Error())
 	}
 	if l.Omitted > 0 {
-		fmt.Fprintf(&b, "\n... and %d more errors", l.Omitted)
+		plural := "s"
+		if l.Omitted == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(&b, "\n... and %d more error%s", l.Omitted, plural)
 	}
 	return b.String()
 }

@@ -54,6 +54,8 @@ func Parse(file string, data []byte) (*Cluster, error) {
 		p.errs.addf(0, "contains NUL bytes: this is not a twine.conf text file")
 		return nil, p.errs.err()
 	}
+	// Editors that save UTF-8 with a byte order mark put it before line 1.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	for i, raw := range strings.Split(string(data), "\n") {
 		p.line(i+1, strings.TrimSuffix(raw, "\r"))
 	}
@@ -61,7 +63,11 @@ func Parse(file string, data []byte) (*Cluster, error) {
 	if err := p.errs.err(); err != nil {
 		return nil, err
 	}
-	h, _ := hash.New(p.settings.Hash) // validated when the setting was applied
+	h, err := hash.New(p.settings.Hash) // validated once already, but an exec program may have gone since
+	if err != nil {
+		p.errs.add(p.setLines["hash"], err, "set hash: %v", err)
+		return nil, p.errs.err()
+	}
 	return &Cluster{
 		file:       file,
 		nodes:      p.nodes,
@@ -82,7 +88,7 @@ type parser struct {
 	nodes      []Node
 	hosts      []string
 	names      map[string]int // node name → line
-	addrs      map[string]int // host:port → index in nodes
+	addrs      map[string]int // addrKey → index in nodes
 	seen       map[int]bool   // partitions named by a line, valid or not
 	partitions int
 }
@@ -164,7 +170,7 @@ func (p *parser) node(n int, fields []string) {
 	switch kind {
 	case "data":
 		if len(fields) != 5 {
-			p.errs.addf(n, "data line has %d fields, want 5: NAME=data PARTITION HOST PORT DB", len(fields))
+			p.errs.addf(n, "data line has %s, want 5: NAME=data PARTITION HOST PORT DB", fieldCount(len(fields)))
 			return
 		}
 		node.Kind = Data
@@ -177,7 +183,7 @@ func (p *parser) node(n int, fields []string) {
 		args = fields[2:]
 	case "status":
 		if len(fields) != 4 {
-			p.errs.addf(n, "status line has %d fields, want 4: NAME=status HOST PORT DB", len(fields))
+			p.errs.addf(n, "status line has %s, want 4: NAME=status HOST PORT DB", fieldCount(len(fields)))
 			return
 		}
 		node.Kind = Status
@@ -196,12 +202,18 @@ func (p *parser) node(n int, fields []string) {
 	node.DB, goodDB = p.number(n, "db", args[2], 0, MaxDB)
 	ok = ok && goodPort && goodDB
 	if !ok {
-		p.names[name] = n
+		if _, dup := p.names[name]; !dup {
+			p.names[name] = n
+		}
 		return
 	}
-	if i, dup := p.addrs[node.Addr()]; dup {
+	if i, dup := p.addrs[addrKey(node)]; dup {
 		prev := p.nodes[i]
-		p.errs.addf(n, "%s is already used by %s on line %d", node.Addr(), prev.Name, prev.Line)
+		as := ""
+		if prev.Host != node.Host {
+			as = " (as " + prev.Addr() + ")"
+		}
+		p.errs.addf(n, "%s is already used by %s on line %d%s", node.Addr(), prev.Name, prev.Line, as)
 		return
 	}
 	if node.Kind == Data {
@@ -216,7 +228,7 @@ func (p *parser) node(n int, fields []string) {
 		}
 	}
 	p.names[name] = n
-	p.addrs[node.Addr()] = len(p.nodes)
+	p.addrs[addrKey(node)] = len(p.nodes)
 	p.nodes = append(p.nodes, node)
 	if !slices.Contains(p.hosts, node.Host) {
 		p.hosts = append(p.hosts, node.Host)
@@ -230,6 +242,8 @@ func (p *parser) number(line int, what, s string, lo, hi int) (int, bool) {
 	switch {
 	case err != nil && strings.HasPrefix(s, "-") && isDigits(s[1:]):
 		p.errs.addf(line, "%s %s is negative", what, truncate(s, 20))
+	case err != nil && isDigits(s):
+		p.errs.addf(line, "%s %s is out of range %d-%d", what, truncate(s, 20), lo, hi)
 	case err != nil:
 		p.errs.addf(line, "%s %q is not a number", what, truncate(s, 20))
 	case v < lo || v > hi:
@@ -306,18 +320,43 @@ func (p *parser) checkHTTPD() {
 	}
 	for _, n := range p.nodes {
 		if n.Port == port && (n.Host == host || IsLoopback(n.Host) && IsLoopback(host)) {
-			p.errs.addf(n.Line, "%s listens on %s, the address of twined's status listener (set httpd %s): move one of them", n.Name, n.Addr(), p.settings.HTTPD)
+			where := "set httpd " + p.settings.HTTPD
+			if p.setLines["httpd"] == 0 {
+				where = "the default; change it with set httpd HOST:PORT"
+			}
+			p.errs.addf(n.Line, "%s listens on %s, the address of twined's status listener (%s): move one of them", n.Name, n.Addr(), where)
 		}
 	}
+}
+
+// addrKey identifies the socket a node listens on: every loopback name
+// (localhost, 127.0.0.1, ::1) is this machine, so they share one key.
+func addrKey(n Node) string {
+	if IsLoopback(n.Host) {
+		return "loopback:" + strconv.Itoa(n.Port)
+	}
+	return n.Addr()
 }
 
 func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// truncate shortens s to at most n bytes, cut at a character boundary, and
+// marks the cut with "...".
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "..."
+}
+
+func fieldCount(n int) string {
+	if n == 1 {
+		return "1 field"
+	}
+	return strconv.Itoa(n) + " fields"
 }

@@ -22,19 +22,26 @@ func (p *Process) readStream(r io.ReadCloser, stderr bool, wg *sync.WaitGroup) {
 	defer r.Close()
 	readLines(r, func(line string, cut bool) {
 		p.tail.add(line)
-		level, msg, ok := parseRedisLine(line)
-		if !ok {
-			level, msg = hclog.Info, line
-			if stderr {
-				level = hclog.Error
-			}
-		}
+		level, msg := lineLevel(line, stderr)
 		if cut {
 			p.logger.Log(level, msg, "truncated", true)
 			return
 		}
 		p.logger.Log(level, msg)
 	})
+}
+
+// lineLevel returns the level and message to log a line of output at: a
+// redis-server log line at its own level without its prefix, any other
+// line at Error from stderr and at Info from stdout.
+func lineLevel(line string, stderr bool) (hclog.Level, string) {
+	if level, msg, ok := parseRedisLine(line); ok {
+		return level, msg
+	}
+	if stderr {
+		return hclog.Error, line
+	}
+	return hclog.Info, line
 }
 
 // readLines calls fn for each line of r, without its line ending. A line

@@ -13,12 +13,6 @@ func ParseRedisLine(line string) (level hclog.Level, msg string, ok bool) {
 // level. A line that is not in redis's log format is logged at Error when
 // it came from stderr and at Info otherwise.
 func LogLine(l hclog.Logger, line string, stderr bool) {
-	level, msg, ok := parseRedisLine(line)
-	if !ok {
-		level, msg = hclog.Info, line
-		if stderr {
-			level = hclog.Error
-		}
-	}
+	level, msg := lineLevel(line, stderr)
 	l.Log(level, msg)
 }

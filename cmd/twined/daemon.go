@@ -22,6 +22,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	silenceRedisLog()
 	c, demo, err := loadConfig(o.config)
 	if err != nil {
 		return err

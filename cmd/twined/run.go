@@ -17,6 +17,9 @@ import (
 // DefaultConfig is the config file twined reads when -config is not given.
 const DefaultConfig = "/etc/twine/twine.conf"
 
+// defaultConfig is DefaultConfig, replaced by tests.
+var defaultConfig = DefaultConfig
+
 // options are twined's parsed flags.
 type options struct {
 	config    string
@@ -95,8 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // the embedded demo. demo reports that the demo was chosen.
 func loadConfig(path string) (c *config.Cluster, demo bool, err error) {
 	if path == "" {
-		if _, err := os.Stat(DefaultConfig); err == nil {
-			path = DefaultConfig
+		if _, err := os.Stat(defaultConfig); err == nil {
+			path = defaultConfig
 		}
 	}
 	if path != "" {

@@ -150,7 +150,11 @@ func TestGeneratedConfigsStartRealRedis(t *testing.T) {
 	for _, mode := range []string{"no", "yes"} {
 		t.Run("appendonly="+mode, func(t *testing.T) {
 			p0, p1, p2 := redistest.FreePort(t), redistest.FreePort(t), redistest.FreePort(t)
-			c := writeConf(t, fmt.Sprintf("set appendonly %s\nm=data 0 127.0.0.1 %d 3\nr=data 0 127.0.0.1 %d 3\nx=data 1 127.0.0.1 %d 0\n", mode, p0, p1, p2))
+			inc := filepath.Join(t.TempDir(), "fast-sync.conf")
+			if err := os.WriteFile(inc, []byte("repl-diskless-sync-delay 0\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := writeConf(t, fmt.Sprintf("set redis-include %s\nset appendonly %s\nm=data 0 127.0.0.1 %d 3\nr=data 0 127.0.0.1 %d 3\nx=data 1 127.0.0.1 %d 0\n", inc, mode, p0, p1, p2))
 			res, err := setup.Host(c, "127.0.0.1")
 			if err != nil {
 				t.Fatal(err)
