@@ -6,12 +6,45 @@ import (
 	"time"
 )
 
-// Event is one state change of one node. Watchers publish every change;
-// subscribers (alerts, status, logs) receive copies.
+// EventKind tells what an Event reports.
+type EventKind int
+
+// The kinds of event.
+const (
+	// StateChange: a node went from one state to another (From, To).
+	StateChange EventKind = iota
+	// AOFRewriteFailed: a scheduled BGREWRITEAOF of Node ended with an
+	// error (Err); the node's state did not change (From == To).
+	AOFRewriteFailed
+	// ConfigInvalid: a reload found the config invalid (Err holds every
+	// FILE:LINE error); the running cluster is unchanged. Node is "".
+	ConfigInvalid
+	// ConfigReloaded: a reload was applied (Reason says what changed).
+	// Node is "".
+	ConfigReloaded
+)
+
+var eventKindNames = [...]string{"state", "aof-rewrite-failed", "config-invalid", "config-reloaded"}
+
+// String returns the kind's name, e.g. "state".
+func (k EventKind) String() string {
+	if k < 0 || int(k) >= len(eventKindNames) {
+		return "unknown"
+	}
+	return eventKindNames[k]
+}
+
+// MarshalText renders the kind by name.
+func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Event is one thing that happened to a node or to the supervisor: most
+// often a node's state change. Watchers publish every change; subscribers
+// (alerts, status, logs) receive copies.
 type Event struct {
 	Seq    uint64    // increasing over the supervisor's life
+	Kind   EventKind // StateChange unless said otherwise
 	Time   time.Time //
-	Node   string    //
+	Node   string    // "" for events about the whole supervisor
 	From   State     //
 	To     State     //
 	Reason string    // why the change happened, for people

@@ -50,6 +50,7 @@ const (
 	opStop op = iota
 	opStart
 	opRestart
+	opNoop // answers at once: proves the owner goroutine is responsive
 )
 
 // watcher owns one node: its process, its state machine and its health
@@ -371,6 +372,7 @@ func (w *watcher) onCommand(o op) error {
 		if w.proc == nil && w.state == Stopped {
 			w.start()
 		}
+	case opNoop:
 	case opRestart:
 		if w.proc == nil {
 			w.start()

@@ -173,6 +173,22 @@ func (s *Supervisor) Restart(ctx context.Context, name string) error {
 	return s.control(ctx, name, opRestart)
 }
 
+// Heartbeat asks every watcher's owner goroutine for an answer and
+// returns nil once all have answered: a supervisor that is wedged anywhere
+// does not answer. systemd's watchdog is fed from it. It fails with
+// ctx's error when some watcher does not answer in time.
+func (s *Supervisor) Heartbeat(ctx context.Context) error {
+	s.mu.Lock()
+	ws := s.watchers
+	s.mu.Unlock()
+	for _, w := range ws {
+		if err := w.do(ctx, opNoop); err != nil {
+			return fmt.Errorf("heartbeat %s: %w", w.node.Name, err)
+		}
+	}
+	return nil
+}
+
 func (s *Supervisor) control(ctx context.Context, name string, o op) error {
 	s.mu.Lock()
 	var w *watcher
