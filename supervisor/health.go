@@ -16,6 +16,7 @@ type checkResult struct {
 	loading bool          // it answered LOADING
 	latency time.Duration // round trip of the PING
 	err     error         // why it did not answer, or the error reply
+	info    *nodeInfo     // INFO, when it was asked for and answered
 }
 
 // newClient returns the PING client of one node incarnation: one dial per
@@ -45,6 +46,22 @@ func newClient(addr, password string, timeout time.Duration) *redis.Client {
 // mean alive; so does any other error reply: a process that answers is not
 // hung.
 func check(ctx context.Context, c *redis.Client, timeout time.Duration) checkResult {
+	return checkInfo(ctx, c, timeout, false)
+}
+
+// checkInfo is check, followed by an INFO request when withInfo is set
+// and the node answered PONG.
+func checkInfo(ctx context.Context, c *redis.Client, timeout time.Duration, withInfo bool) checkResult {
+	r := ping(ctx, c, timeout)
+	if withInfo && r.alive && r.err == nil && !r.loading {
+		if in, err := fetchInfo(ctx, c, timeout); err == nil {
+			r.info = &in
+		}
+	}
+	return r
+}
+
+func ping(ctx context.Context, c *redis.Client, timeout time.Duration) checkResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()

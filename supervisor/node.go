@@ -36,6 +36,7 @@ type nodeEnv struct {
 	logger   hclog.Logger
 	publish  func(Event) Event
 	now      func() time.Time
+	observe  func(node string, latency time.Duration, alive bool) // may be nil
 }
 
 // command is a request to a watcher's owner goroutine.
@@ -78,6 +79,7 @@ type watcher struct {
 	restartAfter bool // a restart was asked: start again right after the exit
 	logMark      int64
 	follower     *logFollower
+	infoAt       time.Time // when INFO was last asked for
 
 	mu     sync.Mutex
 	status NodeStatus
@@ -172,7 +174,10 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 	case w.proc != nil:
 		w.follower.poll()
 		*checking = true
-		go func(c *redis.Client) { results <- check(ctx, c, w.env.settings.CheckTimeout) }(w.client)
+		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
+		go func(c *redis.Client) {
+			results <- checkInfo(ctx, c, w.env.settings.CheckTimeout, withInfo)
+		}(w.client)
 	case w.state == Backoff || w.state == Failed:
 		w.start()
 	}
@@ -186,7 +191,18 @@ func (w *watcher) onCheck(r checkResult) {
 	w.mu.Lock()
 	w.status.LastCheck = r.at
 	w.status.Latency = r.latency
+	w.status.Checks++
+	if !r.alive {
+		w.status.FailedChecks++
+	}
+	if r.info != nil {
+		w.infoAt = r.at
+		w.status.applyInfo(*r.info)
+	}
 	w.mu.Unlock()
+	if w.env.observe != nil {
+		w.env.observe(w.node.Name, r.latency, r.alive)
+	}
 	if r.alive {
 		w.misses = 0
 		if w.healthySince.IsZero() {
@@ -333,6 +349,7 @@ func (w *watcher) attach(p *procs.Process, adopted bool) {
 	w.proc = p
 	w.client = newClient(w.node.Addr(), w.env.password, w.env.settings.CheckTimeout)
 	w.misses = 0
+	w.infoAt = time.Time{}
 	w.nextCheck = startCheck
 	w.startedAt = w.env.now()
 	w.healthySince = time.Time{}

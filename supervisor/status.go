@@ -1,6 +1,9 @@
 package supervisor
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // NodeStatus is one node as its watcher last saw it: a copied value.
 type NodeStatus struct {
@@ -20,7 +23,87 @@ type NodeStatus struct {
 	StartedAt time.Time     `json:"started_at"`
 	RetryAt   time.Time     `json:"retry_at"` // next start, in backoff and failed
 	LastCheck time.Time     `json:"last_check"`
-	Latency   time.Duration `json:"latency"` // of the last PING
+	Latency   time.Duration `json:"-"`          // of the last PING
+	LatencyMS float64       `json:"latency_ms"` // Latency in milliseconds
+	// Checks and FailedChecks count health checks of this node since
+	// twined started.
+	Checks       uint64 `json:"checks"`
+	FailedChecks uint64 `json:"failed_checks"`
+
+	// From the node's last INFO (every few seconds while it answers).
+	Uptime         time.Duration `json:"-"`
+	UptimeSeconds  int64         `json:"uptime_seconds"` // of the process, 0 when not alive
+	MasterLink     string        `json:"master_link,omitempty"`
+	UsedMemory     int64         `json:"used_memory"`      // bytes
+	LastSave       time.Time     `json:"last_save"`        // last successful RDB save
+	LastSaveStatus string        `json:"last_save_status"` // ok or err
+	AOFEnabled     bool          `json:"aof_enabled"`
+	AOFWriteStatus string        `json:"aof_write_status,omitempty"` // ok or err
+	// LastAOFRewriteStatus is Redis's aof_last_bgrewrite_status: ok or err.
+	LastAOFRewriteStatus string `json:"last_aof_rewrite_status,omitempty"`
+}
+
+// applyInfo copies what an INFO reply says into the status. The caller
+// holds the watcher's lock.
+func (n *NodeStatus) applyInfo(in nodeInfo) {
+	if in.role != "" && n.Kind != "status" {
+		n.Role = in.role
+	}
+	n.MasterLink = in.masterLink
+	n.UsedMemory = in.usedMemory
+	if in.uptime > 0 {
+		n.StartedAt = in.at.Add(-in.uptime).Truncate(time.Second)
+	}
+	n.LastSave = in.lastSave
+	n.LastSaveStatus = in.lastSaveStatus
+	n.AOFEnabled = in.aofEnabled
+	if in.aofEnabled {
+		n.AOFWriteStatus = in.aofWriteStatus
+		n.LastAOFRewriteStatus = in.aofLastStatus
+	}
+}
+
+// finish fills the fields derived at snapshot time.
+func (n *NodeStatus) finish(now time.Time) {
+	n.LatencyMS = float64(n.Latency.Microseconds()) / 1000
+	n.Uptime, n.UptimeSeconds = 0, 0
+	if n.State.Alive() && !n.StartedAt.IsZero() {
+		n.Uptime = now.Sub(n.StartedAt)
+		n.UptimeSeconds = int64(n.Uptime / time.Second)
+	}
+}
+
+// Partitions returns how many partitions have a node on this host, and
+// those of them that this host is meant to serve but have no live master
+// here, in increasing order. A partition is this host's to serve when one
+// of its nodes here is, or was last seen as, a master (Role keeps the last
+// role seen, starting from the config's initial master); a partition with
+// only replicas here is served by another host and never counts as
+// masterless.
+func (s Snapshot) Partitions() (total int, masterless []int) {
+	master := map[int]bool{}
+	parts := map[int]bool{}
+	served := map[int]bool{}
+	for _, n := range s.Nodes {
+		if n.Partition < 0 {
+			continue
+		}
+		parts[n.Partition] = true
+		if n.Role != "master" {
+			continue
+		}
+		served[n.Partition] = true
+		if n.State.Alive() {
+			master[n.Partition] = true
+		}
+	}
+	for p := range served {
+		if !master[p] {
+			masterless = append(masterless, p)
+		}
+	}
+	slices.Sort(masterless)
+	return len(parts), masterless
 }
 
 // HostStatus is the verdict on a host's nodes, in Nagios order.
@@ -53,6 +136,10 @@ type Snapshot struct {
 	Time   time.Time    `json:"time"`
 	Nodes  []NodeStatus `json:"nodes"`
 	Up     int          `json:"up"` // nodes answering
+	// PartitionCount is how many partitions have a node here; Masterless
+	// lists those this host serves that have no live master.
+	PartitionCount int   `json:"partitions"`
+	Masterless     []int `json:"masterless_partitions"`
 	// EventsDropped counts events lost by slow subscribers.
 	EventsDropped uint64 `json:"events_dropped"`
 }
@@ -62,23 +149,13 @@ type Snapshot struct {
 // up, else OK. A node stopped by the operator still counts as down.
 func hostStatus(nodes []NodeStatus) (HostStatus, int) {
 	up := 0
-	master := map[int]bool{}
-	parts := map[int]bool{}
 	for _, n := range nodes {
-		if n.Partition >= 0 {
-			parts[n.Partition] = true
-		}
 		if n.State.Alive() {
 			up++
-			if n.Role == "master" && n.Partition >= 0 {
-				master[n.Partition] = true
-			}
 		}
 	}
-	for p := range parts {
-		if !master[p] {
-			return Halt, up
-		}
+	if _, masterless := (Snapshot{Nodes: nodes}).Partitions(); len(masterless) > 0 {
+		return Halt, up
 	}
 	if up < len(nodes) {
 		return Degraded, up

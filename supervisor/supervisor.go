@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -24,9 +25,13 @@ type Options struct {
 	Cluster *config.Cluster
 	Host    string       // the host of Cluster this supervisor serves
 	Logger  hclog.Logger // nil = discard
-	// Stopped names nodes that stay stopped at Start (stopped by the
-	// operator before twined restarted).
+	// Stopped names nodes that stay stopped at Start, besides those the
+	// operator stopped before twined restarted (kept in StoppedFile).
 	Stopped map[string]bool
+	// ObserveCheck, when set, is called after every health check with the
+	// PING's round trip and whether the node answered (for metrics). It is
+	// called from watcher goroutines and must not block.
+	ObserveCheck func(node string, latency time.Duration, alive bool)
 }
 
 // Supervisor runs the nodes of one host: one watcher goroutine per node.
@@ -41,11 +46,13 @@ type Supervisor struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	watchers []*watcher // in config order; fixed after Start
-	started  bool
-	closed   bool
-	stopped  map[string]bool
+	mu          sync.Mutex
+	watchers    []*watcher // in config order; fixed after Start
+	started     bool
+	closed      bool
+	stopped     map[string]bool // by the operator: persisted in stoppedFile
+	stoppedFile string
+	observe     func(string, time.Duration, bool)
 }
 
 // New prepares a supervisor for host; nothing runs until Start.
@@ -60,14 +67,32 @@ func New(o Options) (*Supervisor, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	stoppedFile := StoppedFile(o.Cluster, o.Host)
+	stopped, err := readStopped(stoppedFile)
+	if err != nil {
+		return nil, err
+	}
+	for n, ok := range o.Stopped {
+		if ok {
+			stopped[n] = true
+		}
+	}
+	for n := range stopped {
+		if node, ok := o.Cluster.Node(n); !ok || node.Host != o.Host {
+			log.Warn("a node listed as stopped is not on this host; forgetting it", "node", n, "file", stoppedFile)
+			delete(stopped, n)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Supervisor{
-		cluster: o.Cluster,
-		host:    o.Host,
-		log:     log,
-		ctx:     ctx,
-		cancel:  cancel,
-		stopped: o.Stopped,
+		cluster:     o.Cluster,
+		host:        o.Host,
+		log:         log,
+		ctx:         ctx,
+		cancel:      cancel,
+		stopped:     stopped,
+		stoppedFile: stoppedFile,
+		observe:     o.ObserveCheck,
 	}, nil
 }
 
@@ -102,14 +127,16 @@ func (s *Supervisor) Start() error {
 		logger:   s.log,
 		publish:  s.bus.publish,
 		now:      time.Now,
+		observe:  s.observe,
 	}
 	for _, n := range s.cluster.NodesOn(s.host) {
 		w := newWatcher(n, env)
+		stopped := s.stopped[n.Name]
 		s.watchers = append(s.watchers, w)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			w.run(s.ctx, s.stopped[n.Name])
+			w.run(s.ctx, stopped)
 		}()
 	}
 	return nil
@@ -123,8 +150,11 @@ func (s *Supervisor) WaitReady(ctx context.Context) []string {
 	defer sub.Cancel()
 	for {
 		var missing []string
+		s.mu.Lock()
+		stopped := maps.Clone(s.stopped)
+		s.mu.Unlock()
 		for _, n := range s.Snapshot().Nodes {
-			if !n.State.Alive() && !(n.State == Stopped && s.stopped[n.Name]) {
+			if !n.State.Alive() && !(n.State == Stopped && stopped[n.Name]) {
 				missing = append(missing, n.Name)
 			}
 		}
@@ -150,27 +180,90 @@ func (s *Supervisor) Snapshot() Snapshot {
 	s.mu.Unlock()
 	snap := Snapshot{Host: s.host, Time: time.Now(), Nodes: make([]NodeStatus, 0, len(ws))}
 	for _, w := range ws {
-		snap.Nodes = append(snap.Nodes, w.snapshot())
+		n := w.snapshot()
+		n.finish(snap.Time)
+		snap.Nodes = append(snap.Nodes, n)
 	}
 	snap.Status, snap.Up = hostStatus(snap.Nodes)
+	snap.PartitionCount, snap.Masterless = snap.Partitions()
 	snap.EventsDropped = s.bus.dropped.Load()
 	return snap
 }
 
-// Stop stops a node (SIGTERM, then SIGKILL after stop-timeout); it stays
-// stopped until Start. It returns once the stop has begun.
+// Stop stops a node by the operator's wish (SIGTERM, then SIGKILL after
+// stop-timeout). It stays stopped, across twined restarts too, until
+// StartNode or Restart. Stop returns once the stop has begun; the node's
+// state says when it is done.
 func (s *Supervisor) Stop(ctx context.Context, name string) error {
+	if err := s.markStopped(name, true); err != nil {
+		return err
+	}
 	return s.control(ctx, name, opStop)
 }
 
-// StartNode starts a node stopped by Stop.
+// StartNode starts a node stopped by Stop. It returns once the start has
+// begun.
 func (s *Supervisor) StartNode(ctx context.Context, name string) error {
+	if err := s.markStopped(name, false); err != nil {
+		return err
+	}
 	return s.control(ctx, name, opStart)
 }
 
-// Restart stops a node cleanly and starts it again.
+// Restart stops a node cleanly and starts it again (a stopped node is just
+// started). It returns once the stop has begun.
 func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	if err := s.markStopped(name, false); err != nil {
+		return err
+	}
 	return s.control(ctx, name, opRestart)
+}
+
+// markStopped records the operator's wish for a node and persists it.
+func (s *Supervisor) markStopped(name string, stopped bool) error {
+	if _, err := s.watcher(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped[name] == stopped {
+		return nil
+	}
+	next := maps.Clone(s.stopped)
+	if stopped {
+		next[name] = true
+	} else {
+		delete(next, name)
+	}
+	if err := writeStopped(s.stoppedFile, next); err != nil {
+		return err
+	}
+	s.stopped = next
+	return nil
+}
+
+// StoppedByOperator reports whether the operator stopped the node.
+func (s *Supervisor) StoppedByOperator(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped[name]
+}
+
+// watcher returns the watcher of a node of this host.
+func (s *Supervisor) watcher(name string) (*watcher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.watchers {
+		if w.node.Name == name {
+			return w, nil
+		}
+	}
+	if !s.started {
+		if n, ok := s.cluster.Node(name); ok && n.Host == s.host {
+			return nil, fmt.Errorf("control %s: supervisor not started", name)
+		}
+	}
+	return nil, fmt.Errorf("%w %q on host %s", ErrUnknownNode, name, s.host)
 }
 
 // Heartbeat asks every watcher's owner goroutine for an answer and
@@ -190,16 +283,9 @@ func (s *Supervisor) Heartbeat(ctx context.Context) error {
 }
 
 func (s *Supervisor) control(ctx context.Context, name string, o op) error {
-	s.mu.Lock()
-	var w *watcher
-	for _, x := range s.watchers {
-		if x.node.Name == name {
-			w = x
-		}
-	}
-	s.mu.Unlock()
-	if w == nil {
-		return fmt.Errorf("%w %q on host %s", ErrUnknownNode, name, s.host)
+	w, err := s.watcher(name)
+	if err != nil {
+		return err
 	}
 	return w.do(ctx, o)
 }
