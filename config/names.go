@@ -70,16 +70,23 @@ func splitHTTPD(addr string) (string, int, error) {
 
 // suggest returns " (did you mean X?)" for the candidate closest to s, or "".
 func suggest(s string, candidates []string) string {
+	best := Closest(s, candidates)
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// Closest returns the candidate closest to s within two edits (the first
+// of equals), or "" when none is that close.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {
 		if d := distance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
+	return best
 }
 
 // distance is the Levenshtein edit distance, bounded to short inputs.

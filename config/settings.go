@@ -38,6 +38,7 @@ type Settings struct {
 	AOFRewrite        time.Duration // set aof-rewrite: BGREWRITEAOF period per node, 0 = off
 	Hash              string        // set hash: key hash function spec
 	HTTPD             string        // set httpd: status/control listen address
+	HTTPDTokenFile    string        // set httpd-token-file: bearer token required by control requests
 	MailServer        string        // set mailserver: SMTP HOST:PORT, "" = no mail
 	MailFrom          string        // set mail-from: "" = twine@HOSTNAME
 	MailTLS           TLSMode       // set mail-tls
@@ -124,6 +125,7 @@ var settingTable = []setting{
 		return nil
 	}},
 	{name: "httpd", apply: func(s *Settings, v, _ string) error { return parseHostPort(&s.HTTPD, v) }},
+	{name: "httpd-token-file", apply: func(s *Settings, v, base string) error { return parsePath(&s.HTTPDTokenFile, v, base) }},
 	{name: "mailserver", apply: func(s *Settings, v, _ string) error { return parseHostPort(&s.MailServer, v) }},
 	{name: "mail-from", apply: func(s *Settings, v, _ string) error { return parseMailAddr(&s.MailFrom, v) }},
 	{name: "mail-tls", apply: func(s *Settings, v, _ string) error {

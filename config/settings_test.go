@@ -104,6 +104,7 @@ func TestSettingValid(t *testing.T) {
 				t.Errorf("MailUser = %q, want ops", s.MailUser)
 			}
 		}},
+		{"httpd-token-file", "relative", []string{"set httpd-token-file secrets/token"}, stringIs(func(s config.Settings) string { return s.HTTPDTokenFile }, in("secrets", "token"))},
 		{"mail-password-file", "relative", []string{"set mail-password-file secrets/smtp", "set mail-user ops"}, stringIs(func(s config.Settings) string { return s.MailPasswordFile }, in("secrets", "smtp"))},
 		{"mail-password-file", "absolute", []string{"set mail-password-file /etc/twine/smtp", "set mail-user ops"}, stringIs(func(s config.Settings) string { return s.MailPasswordFile }, is("/etc/twine/smtp"))},
 		{"alert", "repeatable", []string{"set alert ops@example.com", "set alert On Call <oncall@example.com>"}, func(t *testing.T, _ string, s config.Settings) {
@@ -188,6 +189,7 @@ func TestSettingInvalid(t *testing.T) {
 		{"redis-server", "", "set redis-server needs a value"},
 		{"mail-user", "", "set mail-user needs a value"},
 		{"mail-password-file", "", "set mail-password-file needs a value"},
+		{"httpd-token-file", "", "set httpd-token-file needs a value"},
 		{"redis-password-file", "", "set redis-password-file needs a value"},
 		{"redis-include", "", "set redis-include needs a value"},
 

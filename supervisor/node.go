@@ -262,7 +262,7 @@ func (w *watcher) onExit() {
 			w.start()
 			return
 		}
-		w.setState(Stopped, "stopped ("+ex.String()+")", "")
+		w.setState(Stopped, "stopped by the operator ("+ex.String()+")", "")
 		return
 	}
 	detail := w.follower.lastWarning(w.logMark, p.Tail())

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -128,6 +129,17 @@ func (h HostStatus) String() string {
 
 // MarshalText renders the status by name.
 func (h HostStatus) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText parses OK, DEGRADED or HALT.
+func (h *HostStatus) UnmarshalText(b []byte) error {
+	for i, n := range hostStatusNames {
+		if n == string(b) {
+			*h = HostStatus(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown host status %q", b)
+}
 
 // Snapshot is the state of every node of the host at one moment.
 type Snapshot struct {

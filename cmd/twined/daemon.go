@@ -22,7 +22,6 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	silenceRedisLog()
 	c, demo, err := loadConfig(o.config)
 	if err != nil {
 		return err
@@ -47,10 +46,19 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	} else {
 		log.Info("starting", "config", c.File(), "host", host, "version", version())
 	}
-	sup, err := supervisor.New(supervisor.Options{Cluster: c, Host: host, Logger: log})
+	m := newMetrics()
+	sup, err := supervisor.New(supervisor.Options{Cluster: c, Host: host, Logger: log, ObserveCheck: m.observeCheck})
 	if err != nil {
 		return err
 	}
+	m.snapshot = sup.Snapshot
+	web, err := newHTTPD(c, sup, m, log)
+	if err != nil {
+		return fmt.Errorf("%w (is another twined running for this host?)", err)
+	}
+	go web.serve()
+	defer web.shutdown()
+	log.Info("status listener", "url", "http://"+web.addr()+"/", "control", !web.readOnly)
 	begin := time.Now()
 	if err := sup.Start(); err != nil {
 		return err

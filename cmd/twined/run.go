@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/templates"
@@ -29,12 +30,20 @@ type options struct {
 	version   bool
 	logLevel  string
 	logFormat string
+	status    bool
+	format    string
+	action    string // stop, start or restart: -stop/-start/-restart given
+	target    string // the node named by -stop/-start/-restart, or "all"
 }
 
 const usageHead = `Usage:
   twined [-config F] [-host H]          run the host's nodes in the foreground
   twined -check [-config F]             validate the config and exit: 0 ok, 1 invalid
   twined -setup [-config F] [-host H]   write node directories and redis.conf, exit
+  twined -status [-format summary|list|json|xml|html]
+                                        ask the running daemon; exit 0 OK,
+                                        1 DEGRADED, 2 HALT, 3 UNKNOWN
+  twined -stop|-start|-restart NODE|all control nodes of the running daemon
   twined -version
 
 Without -config, twined reads ` + DefaultConfig + `, or runs a small demo
@@ -54,6 +63,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text, or json for journald and log shippers")
+	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
+	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
+	var stop, start, restart string
+	fs.StringVar(&stop, "stop", "", "stop `NODE` (or all) cleanly; it stays stopped, across twined restarts, until -start")
+	fs.StringVar(&start, "start", "", "start `NODE` (or all) stopped by -stop")
+	fs.StringVar(&restart, "restart", "", "restart `NODE` cleanly (all: one at a time)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -69,8 +84,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.Usage()
 		return o, &exitError{code: 2}
 	}
-	if o.check && o.setup {
-		fmt.Fprintln(stderr, "twined: -check and -setup exclude each other")
+	modes := 0
+	for _, set := range []bool{o.check, o.setup, o.status} {
+		if set {
+			modes++
+		}
+	}
+	for _, a := range []struct{ name, target string }{{"stop", stop}, {"start", start}, {"restart", restart}} {
+		if a.target != "" {
+			o.action, o.target = a.name, a.target
+			modes++
+		}
+	}
+	if modes > 1 {
+		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -stop, -start and -restart exclude each other")
+		return o, &exitError{code: 2}
+	}
+	if !slices.Contains(append(slices.Clone(statusFormats), "html"), o.format) {
+		fmt.Fprintf(stderr, "twined: -format %q: want summary, list, json, xml or html\n", o.format)
 		return o, &exitError{code: 2}
 	}
 	return o, nil
@@ -82,6 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	silenceRedisLog()
 	switch {
 	case o.version:
 		fmt.Fprintln(stdout, "twined", version())
@@ -90,6 +122,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(o, stdout)
 	case o.setup:
 		return runSetup(o, stdout)
+	case o.status:
+		return runStatus(ctx, o, stdout)
+	case o.action != "":
+		return runControl(ctx, o, stdout)
 	}
 	return runDaemon(ctx, o, stderr)
 }

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/supervisor"
+	"github.com/twine/twine/templates"
+)
+
+// httpd is twined's status and control listener: the status page, /status
+// in several formats, /metrics, and POST /control/{stop,start,restart}.
+// Every request is bounded by server timeouts, so slow or many clients
+// cannot hold resources for long; handlers only read snapshots and send
+// commands, so they never slow supervision.
+type httpd struct {
+	sup      *supervisor.Supervisor
+	cluster  *config.Cluster
+	log      hclog.Logger
+	metrics  *metrics
+	token    []byte // bearer token for control; nil = none
+	readOnly bool   // non-loopback listener without a token: no control
+	srv      *http.Server
+	ln       net.Listener
+}
+
+// newHTTPD listens on the cluster's httpd address. It refuses nothing yet;
+// call serve to answer requests.
+func newHTTPD(c *config.Cluster, sup *supervisor.Supervisor, m *metrics, log hclog.Logger) (*httpd, error) {
+	s := c.Settings()
+	h := &httpd{sup: sup, cluster: c, log: log.Named("httpd"), metrics: m}
+	if s.HTTPDTokenFile != "" {
+		tok, err := readToken(s.HTTPDTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		h.token = tok
+	}
+	host, _, _ := net.SplitHostPort(s.HTTPD)
+	if !config.IsLoopback(host) && h.token == nil {
+		h.readOnly = true
+	}
+	ln, err := net.Listen("tcp", s.HTTPD)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (set httpd in %s): %w", s.HTTPD, c.File(), err)
+	}
+	h.ln = ln
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("GET /status", h.status)
+	mux.Handle("GET /metrics", m.handler())
+	mux.HandleFunc("POST /control/{action}", h.control)
+	h.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      controlTimeout(s) + 10*time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          h.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+	}
+	return h, nil
+}
+
+// readToken reads the control token from a file; it must not be empty.
+func readToken(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read httpd-token-file: %w", err)
+	}
+	tok := bytes.TrimSpace(b)
+	if len(tok) == 0 {
+		return nil, fmt.Errorf("read httpd-token-file: %s is empty", path)
+	}
+	return tok, nil
+}
+
+// addr is the address the listener got.
+func (h *httpd) addr() string { return h.ln.Addr().String() }
+
+// serve answers requests until shutdown.
+func (h *httpd) serve() {
+	if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		h.log.Error("status listener failed", "error", err)
+	}
+}
+
+// shutdown stops the listener, letting requests in flight finish briefly.
+func (h *httpd) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		_ = h.srv.Close()
+	}
+}
+
+// query parses the request's query strictly: a malformed one is a 400.
+func query(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		http.Error(w, "malformed query: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	for k := range q {
+		if !slices.Contains(allowed, k) {
+			http.Error(w, fmt.Sprintf("unknown query parameter %q (known: %s)", k, strings.Join(allowed, ", ")), http.StatusBadRequest)
+			return nil, false
+		}
+	}
+	return q, true
+}
+
+// status serves /status?format=json|xml|summary|list (default json).
+func (h *httpd) status(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, "format")
+	if !ok {
+		return
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if !slices.Contains(statusFormats, format) {
+		http.Error(w, fmt.Sprintf("unknown format %q (want %s)", format, strings.Join(statusFormats, ", ")), http.StatusBadRequest)
+		return
+	}
+	var b bytes.Buffer
+	if err := writeStatus(&b, h.sup.Snapshot(), format); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	switch format {
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+	case "xml":
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b.Bytes())
+}
+
+// page serves the HTML status page.
+func (h *httpd) page(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
+	var b bytes.Buffer
+	if err := templates.StatusPage.Execute(&b, pageData(h.sup.Snapshot())); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b.Bytes())
+}
+
+// pageData prepares a snapshot for the status page.
+func pageData(s supervisor.Snapshot) templates.StatusPageData {
+	d := templates.StatusPageData{
+		Host: s.Host, Status: s.Status.String(), Headline: headline(s),
+		Time: s.Time.Local().Format("2006-01-02 15:04:05 MST"), Version: version(), Refresh: 2,
+	}
+	for st := supervisor.Starting; st <= supervisor.Stopped; st++ {
+		d.States = append(d.States, st.String())
+	}
+	for _, n := range s.Nodes {
+		pn := templates.StatusPageNode{
+			Name: n.Name, State: n.State.String(), Label: partitionText(n) + " " + n.State.String(),
+			Title:     fmt.Sprintf("%s %s:%d %s %s, since %s", n.Name, n.Host, n.Port, n.Role, n.State, ago(n.Since, s.Time)),
+			Partition: partitionText(n), Since: ago(n.Since, s.Time), Restarts: n.Restarts, Detail: detail(n),
+		}
+		d.Nodes = append(d.Nodes, pn)
+		if n.State != supervisor.Up {
+			d.Problems = append(d.Problems, pn)
+		}
+	}
+	return d
+}
+
+// allowControl reports whether r may change nodes, answering it if not:
+// POST only (the mux), from a loopback peer unless a token is set, with
+// the bearer token when one is set, never on a non-loopback listener
+// without a token.
+func (h *httpd) allowControl(w http.ResponseWriter, r *http.Request) bool {
+	if h.readOnly {
+		http.Error(w, "control is disabled: the listener is not on loopback and no httpd-token-file is set", http.StatusForbidden)
+		return false
+	}
+	if h.token != nil {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), h.token) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="twined"`)
+			http.Error(w, "control needs the bearer token of httpd-token-file", http.StatusUnauthorized)
+			return false
+		}
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		http.Error(w, "control is accepted from loopback only", http.StatusForbidden)
+		return false
+	}
+	return true
+}

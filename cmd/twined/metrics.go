@@ -1,0 +1,121 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/twine/twine/supervisor"
+)
+
+// metrics serves twined's Prometheus metrics: per-node gauges read from a
+// supervisor snapshot at scrape time, and a health-check latency histogram
+// fed by every check.
+type metrics struct {
+	reg      *prometheus.Registry
+	latency  *prometheus.HistogramVec
+	snapshot func() supervisor.Snapshot // set once the supervisor exists
+
+	up        *prometheus.Desc
+	state     *prometheus.Desc
+	restarts  *prometheus.Desc
+	checks    *prometheus.Desc
+	failed    *prometheus.Desc
+	memory    *prometheus.Desc
+	uptime    *prometheus.Desc
+	host      *prometheus.Desc
+	nodesUp   *prometheus.Desc
+	nodes     *prometheus.Desc
+	dropped   *prometheus.Desc
+	allStates []supervisor.State
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "twine_check_latency_seconds",
+			Help:    "Round trip of health-check PINGs, answered or not.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"node"}),
+		up:        prometheus.NewDesc("twine_node_up", "1 when the node answers clients (state up or loading).", []string{"node", "partition", "role"}, nil),
+		state:     prometheus.NewDesc("twine_node_state", "1 for the node's current state, 0 for the others.", []string{"node", "state"}, nil),
+		restarts:  prometheus.NewDesc("twine_node_restarts_total", "Restarts of the node since twined started.", []string{"node"}, nil),
+		checks:    prometheus.NewDesc("twine_node_checks_total", "Health checks of the node since twined started.", []string{"node"}, nil),
+		failed:    prometheus.NewDesc("twine_node_failed_checks_total", "Unanswered health checks since twined started.", []string{"node"}, nil),
+		memory:    prometheus.NewDesc("twine_node_used_memory_bytes", "Redis used_memory at the last INFO.", []string{"node"}, nil),
+		uptime:    prometheus.NewDesc("twine_node_uptime_seconds", "Uptime of the node's process, 0 when it is not alive.", []string{"node"}, nil),
+		host:      prometheus.NewDesc("twine_host_status", "Host status: 0 OK, 1 DEGRADED, 2 HALT.", []string{"host"}, nil),
+		nodesUp:   prometheus.NewDesc("twine_host_nodes_up", "Nodes of the host that answer.", []string{"host"}, nil),
+		nodes:     prometheus.NewDesc("twine_host_nodes", "Nodes of the host.", []string{"host"}, nil),
+		dropped:   prometheus.NewDesc("twine_events_dropped_total", "Supervisor events lost by slow subscribers.", nil, nil),
+		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped},
+	}
+	m.reg.MustRegister(m.latency, m,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observeCheck records one health check; it is the supervisor's
+// ObserveCheck hook.
+func (m *metrics) observeCheck(node string, latency time.Duration, _ bool) {
+	m.latency.WithLabelValues(node).Observe(latency.Seconds())
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.up, m.state, m.restarts, m.checks, m.failed, m.memory, m.uptime, m.host, m.nodesUp, m.nodes, m.dropped} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector from one snapshot.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	if m.snapshot == nil {
+		return
+	}
+	s := m.snapshot()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	for _, n := range s.Nodes {
+		gauge(m.up, b2f(n.State.Alive()), n.Name, partitionLabel(n.Partition), n.Role)
+		for _, st := range m.allStates {
+			gauge(m.state, b2f(n.State == st), n.Name, st.String())
+		}
+		counter(m.restarts, float64(n.Restarts), n.Name)
+		counter(m.checks, float64(n.Checks), n.Name)
+		counter(m.failed, float64(n.FailedChecks), n.Name)
+		gauge(m.memory, float64(n.UsedMemory), n.Name)
+		gauge(m.uptime, float64(n.UptimeSeconds), n.Name)
+	}
+	gauge(m.host, float64(s.Status), s.Host)
+	gauge(m.nodesUp, float64(s.Up), s.Host)
+	gauge(m.nodes, float64(len(s.Nodes)), s.Host)
+	counter(m.dropped, float64(s.EventsDropped))
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Timeout: 5 * time.Second})
+}
+
+func partitionLabel(p int) string {
+	if p < 0 {
+		return ""
+	}
+	return itoa(p)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

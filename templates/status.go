@@ -1,0 +1,38 @@
+package templates
+
+import (
+	_ "embed"
+	"html/template"
+)
+
+//go:embed status.html.tmpl
+var statusPage string
+
+// StatusPage renders twined's status page from a StatusPageData.
+var StatusPage = template.Must(template.New("status.html").Parse(statusPage))
+
+// StatusPageData is what StatusPage shows; every value is prepared by the
+// caller.
+type StatusPageData struct {
+	Host     string
+	Status   string // OK, DEGRADED or HALT: also the header's CSS class
+	Headline string // the one-line verdict
+	Time     string
+	Version  string
+	Refresh  int      // seconds between reloads
+	States   []string // every node state, for the legend
+	Nodes    []StatusPageNode
+	Problems []StatusPageNode // the nodes that are not up
+}
+
+// StatusPageNode is one node on the status page.
+type StatusPageNode struct {
+	Name      string
+	State     string // also the node cell's CSS class
+	Label     string // short text under the name, e.g. "p12 up"
+	Title     string // tooltip
+	Partition string
+	Since     string
+	Restarts  int
+	Detail    string
+}
