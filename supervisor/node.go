@@ -25,6 +25,12 @@ const (
 	// node is seen up within milliseconds of its listening.
 	startCheck   = 5 * time.Millisecond
 	startFastFor = 500 * time.Millisecond
+	// startGrace is how long a fresh process may take to answer its first
+	// PING before it counts as hung. redis-server listens within
+	// milliseconds and answers LOADING while it reads its data, so only a
+	// starved machine (hundreds of nodes starting on a few cores) needs
+	// seconds; killing those would only feed the storm.
+	startGrace = 15 * time.Second
 )
 
 // nodeEnv is what a watcher needs from its supervisor, fixed for its life
@@ -223,7 +229,7 @@ func (w *watcher) onCheck(r checkResult) {
 		if r.at.Sub(w.startedAt) > startFastFor {
 			w.nextCheck = min(w.nextCheck*2, w.env.settings.CheckInterval)
 		}
-		grace := max(missesToHung*w.env.settings.CheckInterval, 3*time.Second)
+		grace := max(missesToHung*w.env.settings.CheckInterval, startGrace)
 		if r.at.Sub(w.startedAt) < grace {
 			return
 		}
