@@ -48,6 +48,7 @@ type nodeEnv struct {
 // command is a request to a watcher's owner goroutine.
 type command struct {
 	op    op
+	env   *nodeEnv   // opUpdate: the new settings
 	reply chan error // buffered; receives one value
 }
 
@@ -57,7 +58,8 @@ const (
 	opStop op = iota
 	opStart
 	opRestart
-	opNoop // answers at once: proves the owner goroutine is responsive
+	opNoop   // answers at once: proves the owner goroutine is responsive
+	opUpdate // applies settings that need no restart (command.env)
 )
 
 // watcher owns one node: its process, its state machine and its health
@@ -70,6 +72,8 @@ type watcher struct {
 	log   hclog.Logger
 	cmds  chan command
 	done  chan struct{} // closed when run returns
+	// cancel ends run (stopping the node); set before run starts.
+	cancel context.CancelFunc
 
 	// Owned by the run goroutine.
 	proc         *procs.Process
@@ -87,8 +91,9 @@ type watcher struct {
 	follower     *logFollower
 	infoAt       time.Time // when INFO was last asked for
 
-	mu     sync.Mutex
-	status NodeStatus
+	mu         sync.Mutex
+	status     NodeStatus
+	exitReason string // why run is being ended, for the last state change
 }
 
 func newWatcher(n config.Node, env nodeEnv) *watcher {
@@ -96,7 +101,7 @@ func newWatcher(n config.Node, env nodeEnv) *watcher {
 		node:    n,
 		files:   env.cluster.Files(n),
 		env:     env,
-		log:     env.logger.Named(n.Name).With("port", n.Port),
+		log:     env.logger.Named(n.Name).With(nodeLogFields(n)...),
 		cmds:    make(chan command),
 		done:    make(chan struct{}),
 		tracker: NewTracker(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax)),
@@ -146,6 +151,11 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 		case <-timer.C:
 			w.onTimer(ctx, results, &checking)
 		case c := <-w.cmds:
+			if c.op == opUpdate {
+				w.update(*c.env)
+				c.reply <- nil
+				continue
+			}
 			c.reply <- w.onCommand(c.op)
 		}
 	}
@@ -427,7 +437,13 @@ func (w *watcher) shutdown() {
 	_ = w.proc.Close()
 	w.proc = nil
 	w.follower.poll()
-	w.setState(Stopped, "twined is shutting down ("+ex.String()+")", "")
+	w.mu.Lock()
+	reason := w.exitReason
+	w.mu.Unlock()
+	if reason == "" {
+		reason = "twined is shutting down"
+	}
+	w.setState(Stopped, reason+" ("+ex.String()+")", "")
 }
 
 func (w *watcher) setState(to State, reason, errStr string) {
@@ -469,6 +485,23 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 	}
 }
 
+// update applies new settings that need no restart: check pacing,
+// backoff bounds, stop timeout. The node keeps running.
+func (w *watcher) update(env nodeEnv) {
+	w.env = env
+	w.tracker.SetPolicy(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax))
+}
+
+// end stops the node and ends run, giving reason for the last state
+// change, and waits until run has returned.
+func (w *watcher) end(reason string) {
+	w.mu.Lock()
+	w.exitReason = reason
+	w.mu.Unlock()
+	w.cancel()
+	<-w.done
+}
+
 // snapshot returns a copy of the node's status.
 func (w *watcher) snapshot() NodeStatus {
 	w.mu.Lock()
@@ -478,7 +511,12 @@ func (w *watcher) snapshot() NodeStatus {
 
 // do sends a command to the owner goroutine and waits for its answer.
 func (w *watcher) do(ctx context.Context, o op) error {
-	c := command{op: o, reply: make(chan error, 1)}
+	return w.send(ctx, command{op: o})
+}
+
+// send delivers c to the owner goroutine and waits for its answer.
+func (w *watcher) send(ctx context.Context, c command) error {
+	c.reply = make(chan error, 1)
 	select {
 	case w.cmds <- c:
 	case <-w.done:
@@ -492,6 +530,15 @@ func (w *watcher) do(ctx context.Context, o op) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// nodeLogFields are the fields every log line of a node carries.
+func nodeLogFields(n config.Node) []any {
+	f := []any{"node", n.Name, "port", n.Port}
+	if n.Partition >= 0 {
+		f = append(f, "partition", n.Partition)
+	}
+	return f
 }
 
 func initialRole(n config.Node) string {

@@ -46,8 +46,11 @@ type Supervisor struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	reloadMu sync.Mutex // one Reload at a time
+
 	mu          sync.Mutex
-	watchers    []*watcher // in config order; fixed after Start
+	watchers    []*watcher // in config order; replaced, never changed in place, by Reload
+	env         nodeEnv    // what watchers are given; replaced by Reload
 	started     bool
 	closed      bool
 	stopped     map[string]bool // by the operator: persisted in stoppedFile
@@ -129,17 +132,26 @@ func (s *Supervisor) Start() error {
 		now:      time.Now,
 		observe:  s.observe,
 	}
+	s.env = env
 	for _, n := range s.cluster.NodesOn(s.host) {
-		w := newWatcher(n, env)
-		stopped := s.stopped[n.Name]
-		s.watchers = append(s.watchers, w)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			w.run(s.ctx, stopped)
-		}()
+		s.watchers = append(s.watchers, s.spawnWatcher(n, env, s.stopped[n.Name]))
 	}
 	return nil
+}
+
+// spawnWatcher creates a node's watcher and runs it in its own goroutine,
+// under the supervisor's context. The caller holds s.mu.
+func (s *Supervisor) spawnWatcher(n config.Node, env nodeEnv, stopped bool) *watcher {
+	w := newWatcher(n, env)
+	ctx, cancel := context.WithCancel(s.ctx)
+	w.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		w.run(ctx, stopped)
+	}()
+	return w
 }
 
 // WaitReady waits until every node not stopped by the operator answers
@@ -275,7 +287,11 @@ func (s *Supervisor) Heartbeat(ctx context.Context) error {
 	ws := s.watchers
 	s.mu.Unlock()
 	for _, w := range ws {
-		if err := w.do(ctx, opNoop); err != nil {
+		err := w.do(ctx, opNoop)
+		if errors.Is(err, ErrClosed) && ctx.Err() == nil && !s.isClosed() {
+			continue // ended by a reload since the list was copied
+		}
+		if err != nil {
 			return fmt.Errorf("heartbeat %s: %w", w.node.Name, err)
 		}
 	}
@@ -288,6 +304,12 @@ func (s *Supervisor) control(ctx context.Context, name string, o op) error {
 		return err
 	}
 	return w.do(ctx, o)
+}
+
+func (s *Supervisor) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Close stops every node in parallel (SIGTERM: they save; SIGKILL after
