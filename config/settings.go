@@ -39,6 +39,7 @@ type Settings struct {
 	Hash              string        // set hash: key hash function spec
 	HTTPD             string        // set httpd: status/control listen address
 	HTTPDTokenFile    string        // set httpd-token-file: bearer token required by control requests
+	LogLevel          string        // set log-level: trace, debug, info, warn or error; "" = twined's -log-level
 	MailServer        string        // set mailserver: SMTP HOST:PORT, "" = no mail
 	MailFrom          string        // set mail-from: "" = twine@HOSTNAME
 	MailTLS           TLSMode       // set mail-tls
@@ -125,6 +126,14 @@ var settingTable = []setting{
 		return nil
 	}},
 	{name: "httpd", apply: func(s *Settings, v, _ string) error { return parseHostPort(&s.HTTPD, v) }},
+	{name: "log-level", apply: func(s *Settings, v, _ string) error {
+		switch v {
+		case "trace", "debug", "info", "warn", "error":
+			s.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("%q is not a log level (trace, debug, info, warn or error)", v)
+	}},
 	{name: "httpd-token-file", apply: func(s *Settings, v, base string) error { return parsePath(&s.HTTPDTokenFile, v, base) }},
 	{name: "mailserver", apply: func(s *Settings, v, _ string) error { return parseHostPort(&s.MailServer, v) }},
 	{name: "mail-from", apply: func(s *Settings, v, _ string) error { return parseMailAddr(&s.MailFrom, v) }},

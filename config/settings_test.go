@@ -104,6 +104,7 @@ func TestSettingValid(t *testing.T) {
 				t.Errorf("MailUser = %q, want ops", s.MailUser)
 			}
 		}},
+		{"log-level", "", []string{"set log-level debug"}, stringIs(func(s config.Settings) string { return s.LogLevel }, is("debug"))},
 		{"httpd-token-file", "relative", []string{"set httpd-token-file secrets/token"}, stringIs(func(s config.Settings) string { return s.HTTPDTokenFile }, in("secrets", "token"))},
 		{"mail-password-file", "relative", []string{"set mail-password-file secrets/smtp", "set mail-user ops"}, stringIs(func(s config.Settings) string { return s.MailPasswordFile }, in("secrets", "smtp"))},
 		{"mail-password-file", "absolute", []string{"set mail-password-file /etc/twine/smtp", "set mail-user ops"}, stringIs(func(s config.Settings) string { return s.MailPasswordFile }, is("/etc/twine/smtp"))},
@@ -190,6 +191,7 @@ func TestSettingInvalid(t *testing.T) {
 		{"mail-user", "", "set mail-user needs a value"},
 		{"mail-password-file", "", "set mail-password-file needs a value"},
 		{"httpd-token-file", "", "set httpd-token-file needs a value"},
+		{"log-level", "loud", `set log-level: "loud" is not a log level (trace, debug, info, warn or error)`},
 		{"redis-password-file", "", "set redis-password-file needs a value"},
 		{"redis-include", "", "set redis-include needs a value"},
 

@@ -48,8 +48,9 @@ type nodeEnv struct {
 // command is a request to a watcher's owner goroutine.
 type command struct {
 	op    op
-	env   *nodeEnv   // opUpdate: the new settings
-	reply chan error // buffered; receives one value
+	env   *nodeEnv     // opUpdate: the new settings
+	node  *config.Node // opUpdate: the node's new definition (same name, same redis.conf)
+	reply chan error   // buffered; receives one value
 }
 
 type op int
@@ -66,7 +67,8 @@ const (
 // checks, all in the one goroutine that runs run. Other goroutines talk to
 // it through cmds and read its status through snapshot.
 type watcher struct {
-	node  config.Node
+	name  string      // the node's name: fixed, safe to read from any goroutine
+	node  config.Node // owned by the run goroutine once it runs
 	files config.NodeFiles
 	env   nodeEnv
 	log   hclog.Logger
@@ -98,6 +100,7 @@ type watcher struct {
 
 func newWatcher(n config.Node, env nodeEnv) *watcher {
 	w := &watcher{
+		name:    n.Name,
 		node:    n,
 		files:   env.cluster.Files(n),
 		env:     env,
@@ -152,7 +155,7 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 			w.onTimer(ctx, results, &checking)
 		case c := <-w.cmds:
 			if c.op == opUpdate {
-				w.update(*c.env)
+				w.update(*c.env, *c.node)
 				c.reply <- nil
 				continue
 			}
@@ -485,11 +488,17 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 	}
 }
 
-// update applies new settings that need no restart: check pacing,
-// backoff bounds, stop timeout. The node keeps running.
-func (w *watcher) update(env nodeEnv) {
+// update applies new settings that need no restart (check pacing, backoff
+// bounds, stop timeout) and a new definition of the node that leaves its
+// redis.conf as it was (e.g. another partition number). The node keeps
+// running.
+func (w *watcher) update(env nodeEnv, n config.Node) {
 	w.env = env
+	w.node = n
 	w.tracker.SetPolicy(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax))
+	w.mu.Lock()
+	w.status.Partition = n.Partition
+	w.mu.Unlock()
 }
 
 // end stops the node and ends run, giving reason for the last state

@@ -98,7 +98,7 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 	s.mu.Unlock()
 	byName := map[string]*watcher{}
 	for _, w := range current {
-		byName[w.node.Name] = w
+		byName[w.name] = w
 	}
 	var keep, restart []*watcher
 	newNodes := c.NodesOn(s.host)
@@ -115,17 +115,18 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 	}
 	var removed []*watcher
 	for _, w := range current {
-		if _, ok := c.Node(w.node.Name); !ok || !slices.ContainsFunc(newNodes, func(n config.Node) bool { return n.Name == w.node.Name }) {
+		if _, ok := c.Node(w.name); !ok || !slices.ContainsFunc(newNodes, func(n config.Node) bool { return n.Name == w.name }) {
 			removed = append(removed, w)
-			res.Removed = append(res.Removed, w.node.Name)
+			res.Removed = append(res.Removed, w.name)
 		}
 	}
 
 	// Live settings first: untouched nodes keep their process.
 	for _, w := range keep {
 		e := env
-		if err := w.send(ctx, command{op: opUpdate, env: &e}); err != nil {
-			s.log.Warn("reload: could not update a node's settings", "node", w.node.Name, "error", err)
+		n, _ := c.Node(w.name)
+		if err := w.send(ctx, command{op: opUpdate, env: &e, node: &n}); err != nil {
+			s.log.Warn("reload: could not update a node's settings", "node", w.name, "error", err)
 		}
 	}
 	// Removed nodes stop cleanly, in parallel.
@@ -155,7 +156,7 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 	// Changed nodes: one at a time, each replaced by a watcher of its new
 	// definition once the previous answers.
 	for i, w := range restart {
-		n, _ := c.Node(w.node.Name)
+		n, _ := c.Node(w.name)
 		w.end("restarting with its new config")
 		s.mu.Lock()
 		stopped := s.stopped[n.Name]
@@ -177,7 +178,7 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 		cancel()
 		if err != nil {
 			for _, rest := range restart[i+1:] {
-				res.NotRestarted = append(res.NotRestarted, rest.node.Name)
+				res.NotRestarted = append(res.NotRestarted, rest.name)
 			}
 			s.log.Error("reload: a restarted node does not answer; leaving the other changed nodes as they are", "node", n.Name, "error", err)
 			break
@@ -222,9 +223,9 @@ func waitAlive(ctx context.Context, w *watcher) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("node %s still %s: %w", w.node.Name, st.State, ctx.Err())
+			return fmt.Errorf("node %s still %s: %w", w.name, st.State, ctx.Err())
 		case <-w.done:
-			return fmt.Errorf("node %s: %w", w.node.Name, ErrClosed)
+			return fmt.Errorf("node %s: %w", w.name, ErrClosed)
 		case <-t.C:
 		}
 	}

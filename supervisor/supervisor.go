@@ -266,7 +266,7 @@ func (s *Supervisor) watcher(name string) (*watcher, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range s.watchers {
-		if w.node.Name == name {
+		if w.name == name {
 			return w, nil
 		}
 	}
@@ -292,7 +292,7 @@ func (s *Supervisor) Heartbeat(ctx context.Context) error {
 			continue // ended by a reload since the list was copied
 		}
 		if err != nil {
-			return fmt.Errorf("heartbeat %s: %w", w.node.Name, err)
+			return fmt.Errorf("heartbeat %s: %w", w.name, err)
 		}
 	}
 	return nil

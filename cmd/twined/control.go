@@ -86,7 +86,7 @@ func (h *httpd) control(w http.ResponseWriter, r *http.Request) {
 		names = []string{name}
 	}
 	h.log.Info("control request", "action", action, "node", name, "from", r.RemoteAddr)
-	timeout := controlTimeout(h.cluster.Settings())
+	timeout := controlTimeout(h.cluster.Load().Settings())
 	reply := controlReply{Action: action, Results: make([]controlResult, len(names))}
 	if action == "restart" && len(names) > 1 {
 		for i, n := range names {

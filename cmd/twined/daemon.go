@@ -5,26 +5,34 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/twine/twine/config"
 	"github.com/twine/twine/supervisor"
 	"github.com/twine/twine/templates"
 )
 
 // runDaemon runs the host's nodes until ctx ends (SIGTERM, SIGINT), then
-// stops them all and returns nil.
+// stops them all and returns nil. SIGHUP, or a change of the config file,
+// reloads the config.
 func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
-	log, err := newLogger(o, stderr)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	c, demo, err := loadConfig(o.config)
 	if err != nil {
 		return err
+	}
+	log, err := newLogger(o, c.Settings().LogLevel, stderr)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	host, err := resolveHost(c, o.host)
 	if err != nil {
@@ -32,17 +40,9 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	}
 	s := c.Settings()
 	if demo {
-		if err := os.MkdirAll(s.Dir, 0o750); err != nil {
-			return fmt.Errorf("create demo data dir: %w", err)
+		if err := writeDemoCopy(c, log); err != nil {
+			return err
 		}
-		conf := filepath.Join(s.Dir, "twine.conf")
-		if err := os.WriteFile(conf, templates.DemoConfig(), 0o644); err != nil {
-			return fmt.Errorf("write demo config: %w", err)
-		}
-		first := c.Nodes()[0]
-		log.Info("no -config and no "+DefaultConfig+": running the embedded demo cluster",
-			"nodes", len(c.Nodes()), "data", s.Dir, "config_copy", conf,
-			"try", fmt.Sprintf("redis-cli -p %d PING, or twine -config %s SET key value", first.Port, conf))
 	} else {
 		log.Info("starting", "config", c.File(), "host", host, "version", version())
 	}
@@ -74,19 +74,98 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	default:
 		log.Warn("nodes not answering after startup", "count", len(missing), "of", n, "nodes", strings.Join(missing, ","))
 	}
+
+	var wg sync.WaitGroup
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	if demo {
+		wg.Go(func() {
+			for {
+				select {
+				case <-loopCtx.Done():
+					return
+				case <-hup:
+					log.Info("SIGHUP: the embedded demo config has nothing to reload")
+				}
+			}
+		})
+	} else {
+		r := &reloader{
+			path: c.File(), log: log.Named("reload"), hup: hup,
+			apply: func(ctx context.Context, next *config.Cluster) {
+				applyConfig(ctx, next, sup, web, log, o.logLevel)
+			},
+			invalid: func(err error) { sup.ReportInvalidConfig(c.File(), err) },
+		}
+		r.last, _ = os.ReadFile(c.File())
+		wg.Go(func() { r.run(loopCtx) })
+	}
+
 	<-ctx.Done()
-	log.Info("stopping every node", "nodes", n, "stop_timeout", s.StopTimeout)
+	stopLoops()
+	wg.Wait()
+	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()
 	err = sup.Close()
 	log.Info("stopped", "elapsed", time.Since(begin).Round(time.Millisecond))
 	return err
 }
 
+// applyConfig hands a valid new config to the supervisor and the parts of
+// twined that read settings; a refused reload changes nothing.
+func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervisor, web *httpd, log hclog.Logger, flagLevel string) {
+	old := web.cluster.Load()
+	if _, err := sup.Reload(ctx, c); err != nil {
+		log.Error("reload refused; keeping the running nodes", "error", err)
+		sup.ReportInvalidConfig(c.File(), err)
+		return
+	}
+	web.cluster.Store(c)
+	if c.Settings().HTTPD != old.Settings().HTTPD {
+		log.Warn("set httpd changed; the listener moves at the next twined restart", "listening", old.Settings().HTTPD, "configured", c.Settings().HTTPD)
+	}
+	if flagLevel == "" {
+		level := hclog.LevelFromString(c.Settings().LogLevel)
+		if level == hclog.NoLevel {
+			level = hclog.Info
+		}
+		if level != log.GetLevel() {
+			log.SetLevel(level)
+			log.Info("log level changed", "level", level.String())
+		}
+	}
+}
+
+// writeDemoCopy writes the demo config under its data dir and says, in
+// twined's first log line, how to reach the demo cluster.
+func writeDemoCopy(c *config.Cluster, log hclog.Logger) error {
+	s := c.Settings()
+	if err := os.MkdirAll(s.Dir, 0o750); err != nil {
+		return fmt.Errorf("create demo data dir: %w", err)
+	}
+	conf := filepath.Join(s.Dir, "twine.conf")
+	if err := os.WriteFile(conf, templates.DemoConfig(), 0o644); err != nil {
+		return fmt.Errorf("write demo config: %w", err)
+	}
+	first := c.Nodes()[0]
+	log.Info("no -config and no "+DefaultConfig+": running the embedded demo cluster",
+		"nodes", len(c.Nodes()), "data", s.Dir, "config_copy", conf,
+		"try", fmt.Sprintf("redis-cli -p %d PING, or twine -config %s SET key value", first.Port, conf))
+	return nil
+}
+
 // newLogger builds twined's root logger from -log-level and -log-format.
-func newLogger(o options, w io.Writer) (hclog.Logger, error) {
-	level := hclog.LevelFromString(o.logLevel)
+// The -log-level flag wins over `set log-level`; without either, info.
+func newLogger(o options, configLevel string, w io.Writer) (hclog.Logger, error) {
+	name := o.logLevel
+	if name == "" {
+		name = configLevel
+	}
+	if name == "" {
+		name = "info"
+	}
+	level := hclog.LevelFromString(name)
 	if level == hclog.NoLevel {
-		return nil, fmt.Errorf("-log-level %q: want trace, debug, info, warn or error", o.logLevel)
+		return nil, fmt.Errorf("-log-level %q: want trace, debug, info, warn or error", name)
 	}
 	var json bool
 	switch o.logFormat {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,7 +29,7 @@ import (
 // commands, so they never slow supervision.
 type httpd struct {
 	sup      *supervisor.Supervisor
-	cluster  *config.Cluster
+	cluster  atomic.Pointer[config.Cluster] // replaced on reload
 	log      hclog.Logger
 	metrics  *metrics
 	token    []byte // bearer token for control; nil = none
@@ -41,7 +42,8 @@ type httpd struct {
 // call serve to answer requests.
 func newHTTPD(c *config.Cluster, sup *supervisor.Supervisor, m *metrics, log hclog.Logger) (*httpd, error) {
 	s := c.Settings()
-	h := &httpd{sup: sup, cluster: c, log: log.Named("httpd"), metrics: m}
+	h := &httpd{sup: sup, log: log.Named("httpd"), metrics: m}
+	h.cluster.Store(c)
 	if s.HTTPDTokenFile != "" {
 		tok, err := readToken(s.HTTPDTokenFile)
 		if err != nil {

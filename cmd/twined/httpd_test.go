@@ -17,19 +17,19 @@ import (
 func TestAllowControl(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		h        httpd
+		h        *httpd
 		remote   string
 		auth     string
 		want     bool
 		wantCode int
 	}{
-		{"loopback, no token", httpd{}, "127.0.0.1:5000", "", true, 0},
-		{"ipv6 loopback", httpd{}, "[::1]:5000", "", true, 0},
-		{"remote, no token", httpd{}, "10.0.0.8:5000", "", false, http.StatusForbidden},
-		{"read-only listener", httpd{readOnly: true}, "127.0.0.1:5000", "", false, http.StatusForbidden},
-		{"token missing", httpd{token: []byte("s3cret")}, "127.0.0.1:5000", "", false, http.StatusUnauthorized},
-		{"token wrong", httpd{token: []byte("s3cret")}, "127.0.0.1:5000", "Bearer nope", false, http.StatusUnauthorized},
-		{"token right, remote", httpd{token: []byte("s3cret")}, "10.0.0.8:5000", "Bearer s3cret", true, 0},
+		{"loopback, no token", &httpd{}, "127.0.0.1:5000", "", true, 0},
+		{"ipv6 loopback", &httpd{}, "[::1]:5000", "", true, 0},
+		{"remote, no token", &httpd{}, "10.0.0.8:5000", "", false, http.StatusForbidden},
+		{"read-only listener", &httpd{readOnly: true}, "127.0.0.1:5000", "", false, http.StatusForbidden},
+		{"token missing", &httpd{token: []byte("s3cret")}, "127.0.0.1:5000", "", false, http.StatusUnauthorized},
+		{"token wrong", &httpd{token: []byte("s3cret")}, "127.0.0.1:5000", "Bearer nope", false, http.StatusUnauthorized},
+		{"token right, remote", &httpd{token: []byte("s3cret")}, "10.0.0.8:5000", "Bearer s3cret", true, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/control/stop?node=n0", nil)

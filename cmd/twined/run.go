@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.check, "check", false, "validate the config, print a summary and exit")
 	fs.BoolVar(&o.setup, "setup", false, "create the host's node directories and redis.conf files, then exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+	fs.StringVar(&o.logLevel, "log-level", "", "log level: trace, debug, info, warn or error (default: set log-level of the config, else info)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text, or json for journald and log shippers")
 	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
 	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
