@@ -21,6 +21,13 @@ type NodeStatus struct {
 	RetryAt   time.Time     `json:"retry_at"` // next start, in backoff and failed
 	LastCheck time.Time     `json:"last_check"`
 	Latency   time.Duration `json:"latency"` // of the last PING
+	// AOFRewrites counts the scheduled BGREWRITEAOFs of this node that
+	// ended (well or not) since twined started; LastAOFRewrite is when the
+	// last one ended and LastAOFRewriteStatus how: "ok" or "err" (Redis's
+	// aof_last_bgrewrite_status), "" before the first.
+	AOFRewrites          int       `json:"aof_rewrites"`
+	LastAOFRewrite       time.Time `json:"last_aof_rewrite"`
+	LastAOFRewriteStatus string    `json:"last_aof_rewrite_status"`
 }
 
 // HostStatus is the verdict on a host's nodes, in Nagios order.

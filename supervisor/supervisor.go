@@ -112,6 +112,11 @@ func (s *Supervisor) Start() error {
 			w.run(s.ctx, s.stopped[n.Name])
 		}()
 	}
+	if o, ok := aofOptionsFor(env); ok {
+		a := newAOFScheduler(s.ctx, s.watchers, o)
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); a.run() }()
+	}
 	return nil
 }
 
