@@ -19,6 +19,7 @@ import (
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs/redistest"
+	"github.com/twine/twine/supervisor/setup"
 )
 
 // aofKeys is how many keys each node holds in the AOF tests, so that a
@@ -74,8 +75,14 @@ func TestAOFRewriteConcurrencyTwo(t *testing.T) {
 // A node in the middle of a BGSAVE, or of a rewrite it was asked for by
 // someone else, is skipped and tried again after the retry delay. The
 // scheduler is driven by hand, on a fake clock.
+//
+// The nodes require a password here, which the scheduler's clients give.
 func TestAOFSkipsBusyNode(t *testing.T) {
-	s, clients := aofCluster(t, 1, "aof-rewrite 0")
+	pw := filepath.Join(t.TempDir(), "redis.pass")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, clients := aofCluster(t, 1, "aof-rewrite 0", "redis-password-file "+pw)
 	c := clients[0]
 	clk := newFakeClock()
 	a := handScheduler(t, s, clk, aofOptions{period: time.Hour, retry: time.Minute})
@@ -351,7 +358,7 @@ func TestAOFParseInfo(t *testing.T) {
 }
 
 // aofCluster starts a supervisor on n appendonly nodes with the extra
-// settings, fills each node with aofKeys keys through pipelines, and slows
+// settings (a redis-password-file among them is used by the clients), fills each node with aofKeys keys through pipelines, and slows
 // each node's rewrites (rdb-key-save-delay: a 1µs sleep, ~0.15ms here, for
 // one key in eight) so that one lasts a few hundred milliseconds. It
 // returns a client per node, in node order.
@@ -360,11 +367,16 @@ func aofCluster(t *testing.T, n int, extra ...string) (*Supervisor, []*redis.Cli
 	// Health checks at an easier pace than the harness's: a loaded test
 	// machine running several forks must not get nodes killed as hung.
 	c := testCluster(t, n, append([]string{"appendonly yes", "check-interval 250ms", "check-timeout 250ms"}, extra...)...)
+	password, err := setup.ReadPassword(c.Settings().RedisPasswordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := startSupervisor(t, c)
 	waitAllUp(t, s)
 	var clients []*redis.Client
 	for _, node := range c.NodesOn("127.0.0.1") {
-		cl := client(t, node.Addr())
+		cl := redis.NewClient(&redis.Options{Addr: node.Addr(), Password: password, MaxRetries: -1, DialerRetries: 1})
+		t.Cleanup(func() { cl.Close() })
 		fill(t, cl, aofKeys)
 		if err := cl.ConfigSet(context.Background(), "rdb-key-save-delay", "-8").Err(); err != nil {
 			t.Fatal(err)
@@ -430,6 +442,7 @@ func handScheduler(t *testing.T, s *Supervisor, clk *fakeClock, o aofOptions) *a
 	s.mu.Lock()
 	ws := s.watchers
 	s.mu.Unlock()
+	o.password = ws[0].env.password
 	o.concurrency = max(o.concurrency, 1)
 	o.poll = 20 * time.Millisecond
 	o.retry = orDefault(o.retry, time.Minute)
@@ -446,6 +459,11 @@ func orDefault(d, otherwise time.Duration) time.Duration {
 		return otherwise
 	}
 	return d
+}
+
+// String shows a result in test failures.
+func (r aofResult) String() string {
+	return fmt.Sprintf("{%s outcome %d status %q reason %q err %v}", r.node.w.node.Name, r.outcome, r.status, r.reason, r.err)
 }
 
 // await returns the next job result.
