@@ -27,29 +27,35 @@ const (
 // Settings are the `set KEY VALUE` lines of twine.conf, defaults filled in.
 // Relative paths have been made absolute against the config's directory.
 type Settings struct {
-	Dir               string        // set dir: where partitions/ lives
-	RedisServer       string        // set redis-server: binary to spawn (bare name = looked up on PATH)
-	CheckInterval     time.Duration // set check-interval: PING period
-	CheckTimeout      time.Duration // set check-timeout: one PING's timeout
-	BackoffMin        time.Duration // set backoff-min
-	BackoffMax        time.Duration // set backoff-max
-	StopTimeout       time.Duration // set stop-timeout: SIGTERM → SIGKILL grace
-	AppendOnly        bool          // set appendonly: AOF (everysec) instead of RDB
-	AOFRewrite        time.Duration // set aof-rewrite: BGREWRITEAOF period per node, 0 = off
-	Hash              string        // set hash: key hash function spec
-	HTTPD             string        // set httpd: status/control listen address
-	HTTPDTokenFile    string        // set httpd-token-file: bearer token required by control requests
-	LogLevel          string        // set log-level: trace, debug, info, warn or error; "" = twined's -log-level
-	MailServer        string        // set mailserver: SMTP HOST:PORT, "" = no mail
-	MailFrom          string        // set mail-from: "" = twine@HOSTNAME
-	MailTLS           TLSMode       // set mail-tls
-	MailUser          string        // set mail-user
-	MailPasswordFile  string        // set mail-password-file
-	Alerts            []string      // set alert (repeatable): recipients
-	AlertAfter        time.Duration // set alert-after: a node down this long is mailed
-	AlertReminder     time.Duration // set alert-reminder: repeat while down, 0 = off
-	RedisPasswordFile string        // set redis-password-file: requirepass/masterauth for every node
-	RedisIncludes     []string      // set redis-include (repeatable): files included by every generated redis.conf
+	Dir           string        // set dir: where partitions/ lives
+	RedisServer   string        // set redis-server: binary to spawn (bare name = looked up on PATH)
+	CheckInterval time.Duration // set check-interval: PING period
+	CheckTimeout  time.Duration // set check-timeout: one PING's timeout
+	BackoffMin    time.Duration // set backoff-min
+	BackoffMax    time.Duration // set backoff-max
+	StopTimeout   time.Duration // set stop-timeout: SIGTERM → SIGKILL grace
+	AppendOnly    bool          // set appendonly: AOF (everysec) instead of RDB
+	AOFRewrite    time.Duration // set aof-rewrite: BGREWRITEAOF period per node, 0 = off
+	// AOFRewriteWindow (set aof-rewrite-window): the daily span, in local
+	// time, in which scheduled rewrites may start; zero = any time.
+	AOFRewriteWindow DailyWindow
+	// AOFRewriteConcurrency (set aof-rewrite-concurrency): at most this
+	// many nodes of a host rewrite at once; at least 1.
+	AOFRewriteConcurrency int
+	Hash                  string        // set hash: key hash function spec
+	HTTPD                 string        // set httpd: status/control listen address
+	HTTPDTokenFile        string        // set httpd-token-file: bearer token required by control requests
+	LogLevel              string        // set log-level: trace, debug, info, warn or error; "" = twined's -log-level
+	MailServer            string        // set mailserver: SMTP HOST:PORT, "" = no mail
+	MailFrom              string        // set mail-from: "" = twine@HOSTNAME
+	MailTLS               TLSMode       // set mail-tls
+	MailUser              string        // set mail-user
+	MailPasswordFile      string        // set mail-password-file
+	Alerts                []string      // set alert (repeatable): recipients
+	AlertAfter            time.Duration // set alert-after: a node down this long is mailed
+	AlertReminder         time.Duration // set alert-reminder: repeat while down, 0 = off
+	RedisPasswordFile     string        // set redis-password-file: requirepass/masterauth for every node
+	RedisIncludes         []string      // set redis-include (repeatable): files included by every generated redis.conf
 }
 
 // SetLine is one `set` line as written in the file.
@@ -66,19 +72,20 @@ const DefaultHTTPD = "127.0.0.1:4280"
 // defaults returns the settings of a file with no `set` lines, read from dir.
 func defaults(dir string) Settings {
 	return Settings{
-		Dir:           dir,
-		RedisServer:   "redis-server",
-		CheckInterval: time.Second,
-		CheckTimeout:  500 * time.Millisecond,
-		BackoffMin:    100 * time.Millisecond,
-		BackoffMax:    30 * time.Second,
-		StopTimeout:   30 * time.Second,
-		AOFRewrite:    time.Hour,
-		Hash:          "crc32",
-		HTTPD:         DefaultHTTPD,
-		MailTLS:       TLSOpportunistic,
-		AlertAfter:    30 * time.Second,
-		AlertReminder: time.Hour,
+		Dir:                   dir,
+		RedisServer:           "redis-server",
+		CheckInterval:         time.Second,
+		CheckTimeout:          500 * time.Millisecond,
+		BackoffMin:            100 * time.Millisecond,
+		BackoffMax:            30 * time.Second,
+		StopTimeout:           30 * time.Second,
+		AOFRewrite:            time.Hour,
+		AOFRewriteConcurrency: 1,
+		Hash:                  "crc32",
+		HTTPD:                 DefaultHTTPD,
+		MailTLS:               TLSOpportunistic,
+		AlertAfter:            30 * time.Second,
+		AlertReminder:         time.Hour,
 	}
 }
 
@@ -111,6 +118,8 @@ var settingTable = []setting{
 	{name: "stop-timeout", apply: durationMin(func(s *Settings) *time.Duration { return &s.StopTimeout }, time.Millisecond)},
 	{name: "appendonly", apply: func(s *Settings, v, _ string) error { return parseBool(&s.AppendOnly, v) }},
 	{name: "aof-rewrite", apply: durationMin(func(s *Settings) *time.Duration { return &s.AOFRewrite }, 0)},
+	{name: "aof-rewrite-window", apply: func(s *Settings, v, _ string) error { return parseDailyWindow(&s.AOFRewriteWindow, v) }},
+	{name: "aof-rewrite-concurrency", apply: func(s *Settings, v, _ string) error { return parseCount(&s.AOFRewriteConcurrency, v, 1) }},
 	{name: "hash", apply: func(s *Settings, v, base string) error {
 		if p, ok := strings.CutPrefix(v, "exec "); ok {
 			var abs string
@@ -205,6 +214,22 @@ func durationMin(field func(*Settings) *time.Duration, lowest time.Duration) fun
 		*field(s) = d
 		return nil
 	}
+}
+
+// parseCount reads a whole number of at least lowest.
+func parseCount(dst *int, v string, lowest int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		if isDigits(v) {
+			return fmt.Errorf("%s is too large", v)
+		}
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	if n < lowest {
+		return fmt.Errorf("%d is too small (at least %d)", n, lowest)
+	}
+	*dst = n
+	return nil
 }
 
 func parseBool(dst *bool, v string) error {

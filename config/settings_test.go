@@ -39,6 +39,13 @@ func TestSettingValid(t *testing.T) {
 		return func(dir string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	}
 	is := func(s string) func(string) string { return func(string) string { return s } }
+	windowIs := func(start, end time.Duration) check {
+		return func(t *testing.T, _ string, s config.Settings) {
+			if want := (config.DailyWindow{Start: start, End: end}); s.AOFRewriteWindow != want {
+				t.Errorf("AOFRewriteWindow = %+v, want %+v", s.AOFRewriteWindow, want)
+			}
+		}
+	}
 	dirOf := func(s config.Settings) string { return s.Dir }
 	redisServer := func(s config.Settings) string { return s.RedisServer }
 	hashOf := func(s config.Settings) string { return s.Hash }
@@ -86,6 +93,22 @@ func TestSettingValid(t *testing.T) {
 		}},
 		{"aof-rewrite", "", []string{"set aof-rewrite 30m"}, durationIs(func(s config.Settings) time.Duration { return s.AOFRewrite }, 30*time.Minute)},
 		{"aof-rewrite", "off", []string{"set aof-rewrite 0"}, durationIs(func(s config.Settings) time.Duration { return s.AOFRewrite }, 0)},
+		{"aof-rewrite-window", "", []string{"set aof-rewrite-window 02:00-05:00"}, windowIs(2*time.Hour, 5*time.Hour)},
+		{"aof-rewrite-window", "across midnight", []string{"set aof-rewrite-window 22:00-02:30"}, windowIs(22*time.Hour, 2*time.Hour+30*time.Minute)},
+		{"aof-rewrite-window", "one-digit hour", []string{"set aof-rewrite-window 2:00-5:45"}, windowIs(2*time.Hour, 5*time.Hour+45*time.Minute)},
+		{"aof-rewrite-window", "to midnight", []string{"set aof-rewrite-window 23:00-24:00"}, windowIs(23*time.Hour, 24*time.Hour)},
+		{"aof-rewrite-window", "from midnight", []string{"set aof-rewrite-window 00:00-01:00"}, windowIs(0, time.Hour)},
+		{"aof-rewrite-window", "whole day", []string{"set aof-rewrite-window 00:00-24:00"}, windowIs(0, 0)},
+		{"aof-rewrite-concurrency", "", []string{"set aof-rewrite-concurrency 3"}, func(t *testing.T, _ string, s config.Settings) {
+			if s.AOFRewriteConcurrency != 3 {
+				t.Errorf("AOFRewriteConcurrency = %d, want 3", s.AOFRewriteConcurrency)
+			}
+		}},
+		{"aof-rewrite-concurrency", "lowest", []string{"set aof-rewrite-concurrency 1"}, func(t *testing.T, _ string, s config.Settings) {
+			if s.AOFRewriteConcurrency != 1 {
+				t.Errorf("AOFRewriteConcurrency = %d, want 1", s.AOFRewriteConcurrency)
+			}
+		}},
 		{"hash", "builtin", []string{"set hash crc16"}, stringIs(hashOf, is("crc16"))},
 		{"hash", "default name", []string{"set hash crc32"}, stringIs(hashOf, is("crc32"))},
 		{"httpd", "", []string{"set httpd 127.0.0.1:9000"}, stringIs(httpd, is("127.0.0.1:9000"))},
@@ -210,6 +233,21 @@ func TestSettingInvalid(t *testing.T) {
 		{"appendonly", "YES", `set appendonly: "YES" is not yes or no`},
 		{"aof-rewrite", "never", `set aof-rewrite: "never" is not a duration (write it as 500ms, 1s, 5m or 1h)`},
 		{"aof-rewrite", "-1h", "set aof-rewrite: -1h is negative"},
+		{"aof-rewrite-window", "02:00", `set aof-rewrite-window: "02:00" is not a daily window HH:MM-HH:MM (e.g. 02:00-05:00, or 22:00-02:00 across midnight)`},
+		{"aof-rewrite-window", "2am-5am", `set aof-rewrite-window: window "2am-5am": start "2am" is not a time of day HH:MM`},
+		{"aof-rewrite-window", "02:00-05", `set aof-rewrite-window: window "02:00-05": end "05" is not a time of day HH:MM`},
+		{"aof-rewrite-window", "02:0-05:00", `set aof-rewrite-window: window "02:0-05:00": start "02:0" is not a time of day HH:MM`},
+		{"aof-rewrite-window", "25:00-02:00", `set aof-rewrite-window: window "25:00-02:00": start "25:00": hour 25 is not 00-23`},
+		{"aof-rewrite-window", "24:00-02:00", `set aof-rewrite-window: window "24:00-02:00": start "24:00": hour 24 is not 00-23`},
+		{"aof-rewrite-window", "02:00-24:30", `set aof-rewrite-window: window "02:00-24:30": end "24:30": hour 24 is not 00-23`},
+		{"aof-rewrite-window", "02:60-05:00", `set aof-rewrite-window: window "02:60-05:00": start "02:60": minute 60 is not 00-59`},
+		{"aof-rewrite-window", "-1:00-05:00", `set aof-rewrite-window: window "-1:00-05:00": start "" is not a time of day HH:MM`},
+		{"aof-rewrite-window", "03:00-03:00", `set aof-rewrite-window: window "03:00-03:00" is empty: start and end are the same time (leave the setting out to allow any time)`},
+		{"aof-rewrite-concurrency", "0", "set aof-rewrite-concurrency: 0 is too small (at least 1)"},
+		{"aof-rewrite-concurrency", "-2", "set aof-rewrite-concurrency: -2 is too small (at least 1)"},
+		{"aof-rewrite-concurrency", "two", `set aof-rewrite-concurrency: "two" is not a whole number`},
+		{"aof-rewrite-concurrency", "1.5", `set aof-rewrite-concurrency: "1.5" is not a whole number`},
+		{"aof-rewrite-concurrency", "99999999999999999999", "set aof-rewrite-concurrency: 99999999999999999999 is too large"},
 		{"httpd", "localhost", `set httpd: "localhost" is not HOST:PORT`},
 		{"httpd", "localhost:0", `set httpd: port "0" in "localhost:0" is not a number from 1 to 65535`},
 		{"httpd", "localhost:http", `set httpd: port "http" in "localhost:http" is not a number from 1 to 65535`},

@@ -1,10 +1,8 @@
 package supervisor
 
 import (
-	"bufio"
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,45 +35,31 @@ func fetchInfo(ctx context.Context, c *redis.Client, timeout time.Duration) (nod
 	if err != nil {
 		return nodeInfo{}, err
 	}
-	return parseInfo(s, time.Now()), nil
+	return parseNodeInfo(s, time.Now()), nil
 }
 
-// parseInfo reads the fields nodeInfo holds from an INFO reply; unknown
-// and malformed fields are ignored.
-func parseInfo(s string, at time.Time) nodeInfo {
-	in := nodeInfo{at: at}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "role":
-			in.role = v
-			if v == "slave" {
-				in.role = "replica"
-			}
-		case "master_link_status":
-			in.masterLink = v
-		case "used_memory":
-			in.usedMemory, _ = strconv.ParseInt(v, 10, 64)
-		case "uptime_in_seconds":
-			n, _ := strconv.ParseInt(v, 10, 64)
-			in.uptime = time.Duration(n) * time.Second
-		case "rdb_last_save_time":
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-				in.lastSave = time.Unix(n, 0)
-			}
-		case "rdb_last_bgsave_status":
-			in.lastSaveStatus = v
-		case "aof_enabled":
-			in.aofEnabled = v == "1"
-		case "aof_last_bgrewrite_status":
-			in.aofLastStatus = v
-		case "aof_last_write_status":
-			in.aofWriteStatus = v
-		}
+// parseNodeInfo reads the fields nodeInfo holds from an INFO reply;
+// unknown and malformed fields are ignored.
+func parseNodeInfo(s string, at time.Time) nodeInfo {
+	f := parseInfo(s)
+	in := nodeInfo{
+		at:             at,
+		role:           f["role"],
+		masterLink:     f["master_link_status"],
+		lastSaveStatus: f["rdb_last_bgsave_status"],
+		aofEnabled:     f["aof_enabled"] == "1",
+		aofLastStatus:  f["aof_last_bgrewrite_status"],
+		aofWriteStatus: f["aof_last_write_status"],
+	}
+	if in.role == "slave" {
+		in.role = "replica"
+	}
+	in.usedMemory, _ = strconv.ParseInt(f["used_memory"], 10, 64)
+	if n, err := strconv.ParseInt(f["uptime_in_seconds"], 10, 64); err == nil {
+		in.uptime = time.Duration(n) * time.Second
+	}
+	if n, err := strconv.ParseInt(f["rdb_last_save_time"], 10, 64); err == nil && n > 0 {
+		in.lastSave = time.Unix(n, 0)
 	}
 	return in
 }

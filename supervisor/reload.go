@@ -184,6 +184,15 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 			break
 		}
 	}
+	// The AOF schedule follows the new nodes and settings; a fresh one
+	// spreads its first rewrites over one period again.
+	s.mu.Lock()
+	stopAOF := s.aofStop
+	s.mu.Unlock()
+	stopAOF()
+	s.mu.Lock()
+	s.aofStop = s.startAOF(env, s.watchers)
+	s.mu.Unlock()
 	s.log.Info("config reloaded", "file", c.File(), "changes", res.String())
 	s.bus.publish(Event{Kind: ConfigReloaded, Time: time.Now(), Reason: res.String()})
 	return res, nil

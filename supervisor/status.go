@@ -40,8 +40,13 @@ type NodeStatus struct {
 	LastSaveStatus string        `json:"last_save_status"` // ok or err
 	AOFEnabled     bool          `json:"aof_enabled"`
 	AOFWriteStatus string        `json:"aof_write_status,omitempty"` // ok or err
-	// LastAOFRewriteStatus is Redis's aof_last_bgrewrite_status: ok or err.
-	LastAOFRewriteStatus string `json:"last_aof_rewrite_status,omitempty"`
+	// AOFRewrites counts the scheduled BGREWRITEAOFs of this node that
+	// ended (well or not) since twined started; LastAOFRewrite is when the
+	// last one ended and LastAOFRewriteStatus how: "ok" or "err" (Redis's
+	// aof_last_bgrewrite_status, also read from INFO), "" before the first.
+	AOFRewrites          int       `json:"aof_rewrites"`
+	LastAOFRewrite       time.Time `json:"last_aof_rewrite"`
+	LastAOFRewriteStatus string    `json:"last_aof_rewrite_status"`
 }
 
 // applyInfo copies what an INFO reply says into the status. The caller

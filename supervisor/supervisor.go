@@ -51,6 +51,7 @@ type Supervisor struct {
 	mu          sync.Mutex
 	watchers    []*watcher // in config order; replaced, never changed in place, by Reload
 	env         nodeEnv    // what watchers are given; replaced by Reload
+	aofStop     func()     // stops the AOF schedule; replaced by Reload
 	started     bool
 	closed      bool
 	stopped     map[string]bool // by the operator: persisted in stoppedFile
@@ -107,7 +108,8 @@ func (s *Supervisor) Subscribe(buffer int) *Subscription {
 }
 
 // Start adopts the host's nodes that are still running from an earlier
-// twined and starts the others, all in parallel. It returns at once; use
+// twined and starts the others, all in parallel, and starts the AOF
+// rewrite schedule when appendonly is on. It returns at once; use
 // WaitReady to learn when they answer.
 func (s *Supervisor) Start() error {
 	password, err := setup.ReadPassword(s.cluster.Settings().RedisPasswordFile)
@@ -136,7 +138,27 @@ func (s *Supervisor) Start() error {
 	for _, n := range s.cluster.NodesOn(s.host) {
 		s.watchers = append(s.watchers, s.spawnWatcher(n, env, s.stopped[n.Name]))
 	}
+	s.aofStop = s.startAOF(env, s.watchers)
 	return nil
+}
+
+// startAOF runs the AOF rewrite schedule of the given watchers, if the
+// settings ask for one, and returns the func that stops it and waits.
+func (s *Supervisor) startAOF(env nodeEnv, ws []*watcher) func() {
+	o, ok := aofOptionsFor(env)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	a := newAOFScheduler(ctx, ws, o)
+	done := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(done)
+		a.run()
+	}()
+	return func() { cancel(); <-done }
 }
 
 // spawnWatcher creates a node's watcher and runs it in its own goroutine,
