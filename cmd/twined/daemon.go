@@ -47,6 +47,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	} else {
 		log.Info("starting", "config", c.File(), "host", host, "version", version())
 	}
+	sd := newSystemd(log) // before any node starts: takes NOTIFY_SOCKET out of their environment
 	sup, err := supervisor.New(supervisor.Options{Cluster: c, Host: host, Logger: log})
 	if err != nil {
 		return err
@@ -55,6 +56,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err := sup.Start(); err != nil {
 		return err
 	}
+	sd.watch(sup)
 	n := len(c.NodesOn(host))
 	readyCtx, cancel := context.WithTimeout(ctx, max(10*time.Second, 3*s.CheckInterval))
 	missing := sup.WaitReady(readyCtx)
@@ -66,7 +68,9 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	default:
 		log.Warn("nodes not answering after startup", "count", len(missing), "of", n, "nodes", strings.Join(missing, ","))
 	}
+	sd.ready()
 	<-ctx.Done()
+	sd.stop(n)
 	log.Info("stopping every node", "nodes", n, "stop_timeout", s.StopTimeout)
 	begin = time.Now()
 	err = sup.Close()
