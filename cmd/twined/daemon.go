@@ -46,6 +46,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	} else {
 		log.Info("starting", "config", c.File(), "host", host, "version", version())
 	}
+	sd := newSystemd(log) // before any node starts: takes NOTIFY_SOCKET out of their environment
 	m := newMetrics()
 	sup, err := supervisor.New(supervisor.Options{Cluster: c, Host: host, Logger: log, ObserveCheck: m.observeCheck})
 	if err != nil {
@@ -63,6 +64,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err := sup.Start(); err != nil {
 		return err
 	}
+	sd.watch(sup)
 	n := len(c.NodesOn(host))
 	readyCtx, cancel := context.WithTimeout(ctx, max(10*time.Second, 3*s.CheckInterval))
 	missing := sup.WaitReady(readyCtx)
@@ -74,6 +76,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	default:
 		log.Warn("nodes not answering after startup", "count", len(missing), "of", n, "nodes", strings.Join(missing, ","))
 	}
+	sd.ready()
 
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)
@@ -92,7 +95,9 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		r := &reloader{
 			path: c.File(), log: log.Named("reload"), hup: hup,
 			apply: func(ctx context.Context, next *config.Cluster) {
+				sd.reloading()
 				applyConfig(ctx, next, sup, web, log, o.logLevel)
+				sd.reloaded()
 			},
 			invalid: func(err error) { sup.ReportInvalidConfig(c.File(), err) },
 		}
@@ -103,6 +108,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	<-ctx.Done()
 	stopLoops()
 	wg.Wait()
+	sd.stop(len(sup.Snapshot().Nodes))
 	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()
 	err = sup.Close()
