@@ -84,6 +84,7 @@ type watcher struct {
 	state        State
 	misses       int
 	nextCheck    time.Duration // delay to the next check while starting
+	checkAt      time.Time     // when the next health check is due
 	startedAt    time.Time
 	healthySince time.Time
 	stopping     bool // a stop was asked: the next exit leaves the node stopped
@@ -151,6 +152,7 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 		case r := <-results:
 			checking = false
 			w.onCheck(r)
+			w.checkAt = w.env.now().Add(w.checkDelay())
 		case <-timer.C:
 			w.onTimer(ctx, results, &checking)
 		case c := <-w.cmds:
@@ -164,6 +166,15 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 	}
 }
 
+// checkDelay is the pause between a health check's answer and the next
+// check: short while a fresh process starts, check-interval after.
+func (w *watcher) checkDelay() time.Duration {
+	if w.state == Starting {
+		return w.nextCheck
+	}
+	return w.env.settings.CheckInterval
+}
+
 // armTimer sets the timer to the watcher's next duty: a health check while
 // the process runs, a start after a backoff, a SIGKILL after a stop grace.
 func (w *watcher) armTimer(t *time.Timer, checking bool) {
@@ -173,10 +184,8 @@ func (w *watcher) armTimer(t *time.Timer, checking bool) {
 		d = w.stopDeadline.Sub(w.env.now())
 	case w.proc != nil && checking:
 		d = time.Hour // wait for the result first
-	case w.proc != nil && w.state == Starting:
-		d = w.nextCheck
 	case w.proc != nil:
-		d = w.env.settings.CheckInterval
+		d = w.checkAt.Sub(w.env.now())
 	case w.state == Backoff || w.state == Failed:
 		d = w.status.RetryAt.Sub(w.env.now())
 	default:
@@ -370,6 +379,7 @@ func (w *watcher) attach(p *procs.Process, adopted bool) {
 	w.misses = 0
 	w.infoAt = time.Time{}
 	w.nextCheck = startCheck
+	w.checkAt = w.env.now().Add(startCheck)
 	w.startedAt = w.env.now()
 	w.healthySince = time.Time{}
 	w.mu.Lock()
@@ -495,6 +505,9 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 func (w *watcher) update(env nodeEnv, n config.Node) {
 	w.env = env
 	w.node = n
+	if next := env.now().Add(w.checkDelay()); next.Before(w.checkAt) {
+		w.checkAt = next
+	}
 	w.tracker.SetPolicy(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax))
 	w.mu.Lock()
 	w.status.Partition = n.Partition
