@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,7 +170,10 @@ func testSettings(t *testing.T, srv *smtpServer, lines ...string) config.Setting
 	var b strings.Builder
 	fmt.Fprintf(&b, "set dir %s\n", t.TempDir())
 	if srv != nil {
-		fmt.Fprintf(&b, "set mailserver %s\nset mail-tls off\nset mail-from twine@db1.example.com\n", srv.Addr)
+		fmt.Fprintf(&b, "set mailserver %s\nset mail-from twine@db1.example.com\n", srv.Addr)
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "mail-tls ") }) {
+			b.WriteString("set mail-tls off\n")
+		}
 	}
 	b.WriteString("set alert ops@example.com\nset alert oncall@example.com\n")
 	for _, l := range lines {
@@ -301,4 +305,11 @@ func mustNotContain(t *testing.T, what, text string, bad ...string) {
 	}
 }
 
-var _ = os.Getpid
+
+
+func writeFile(t *testing.T, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -79,11 +79,11 @@ func (m *mailer) send(ctx context.Context, msg *gomail.Msg) (answer string, err 
 		return "", err
 	}
 	if err := c.Mail(from); err != nil {
-		return "", m.fail(ctx, ErrRejected, "MAIL FROM:<"+from+">", err)
+		return "", m.fail(ctx, ErrRejected, "MAIL FROM:"+from, err)
 	}
 	for _, r := range rcpts {
 		if err := c.Rcpt(r); err != nil {
-			return "", m.fail(ctx, ErrRejected, "RCPT TO:<"+r+">", err)
+			return "", m.fail(ctx, ErrRejected, "RCPT TO:"+r, err)
 		}
 	}
 	w, err := c.Data()
@@ -109,7 +109,7 @@ func (m *mailer) dial(ctx context.Context, addr, host string) (net.Conn, error) 
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, m.fail(ctx, ErrConnect, addr, err)
+		return nil, m.fail(ctx, ErrConnect, "", err)
 	}
 	if m.settings.MailTLS != config.TLSImplicit {
 		return conn, nil
@@ -175,7 +175,10 @@ func (m *mailer) auth(ctx context.Context, c *smtp.Client, host, password string
 	case ok && slices.Contains(mechs, "LOGIN"):
 		a = smtp.LoginAuth(user, password, host, allowPlain)
 	default:
-		return fmt.Errorf("%w: server offers %q", ErrAuthUnavailable, list)
+		if list == "" {
+			return fmt.Errorf("%w: %s offers no AUTH at all", ErrAuthUnavailable, m.settings.MailServer)
+		}
+		return fmt.Errorf("%w: %s offers AUTH %s", ErrAuthUnavailable, m.settings.MailServer, list)
 	}
 	err := c.Auth(a)
 	switch {
@@ -204,13 +207,17 @@ func (m *mailer) password() (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
-// fail wraps err of one step with its sentinel, or with ErrTimeout when the
-// step ran out of time.
+// fail wraps err of one step ("" for connecting) with its sentinel, or
+// with ErrTimeout (and context.DeadlineExceeded) when the step ran out of
+// time.
 func (m *mailer) fail(ctx context.Context, sentinel error, step string, err error) error {
 	var ne net.Error
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
 		(errors.As(err, &ne) && ne.Timeout()) {
-		sentinel = ErrTimeout
+		sentinel, err = ErrTimeout, context.DeadlineExceeded
+	}
+	if step == "" {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	return fmt.Errorf("%w: %s: %w", sentinel, step, err)
 }

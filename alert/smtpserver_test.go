@@ -39,6 +39,7 @@ type received struct {
 	Subject string
 	Header  mail.Header
 	Body    string // decoded text
+	TLS     bool   // came over TLS (STARTTLS or implicit)
 	Raw     string
 }
 
@@ -90,7 +91,7 @@ func startSMTP(t *testing.T, opts ...serverOption) *smtpServer {
 	t.Helper()
 	s := &smtpServer{t: t, conns: make(chan net.Conn), closed: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{s: s}, nil
+		return &session{s: s, conn: c}, nil
 	}))
 	s.srv.Domain = "127.0.0.1"
 	s.srv.AllowInsecureAuth = true
@@ -261,6 +262,7 @@ func (s *smtpServer) roots() *tls.Config {
 
 type session struct {
 	s      *smtpServer
+	conn   *smtp.Conn
 	authed bool
 	from   string
 	to     []string
@@ -313,6 +315,7 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	got.From, got.To = x.from, x.to
+	_, got.TLS = x.conn.TLSConnectionState()
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, got)
 	x.s.mu.Unlock()
