@@ -305,8 +305,6 @@ func mustNotContain(t *testing.T, what, text string, bad ...string) {
 	}
 }
 
-
-
 func writeFile(t *testing.T, name, text string) {
 	t.Helper()
 	if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
