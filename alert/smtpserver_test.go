@@ -97,6 +97,7 @@ func startSMTP(t *testing.T, opts ...serverOption) *smtpServer {
 	s.srv.AllowInsecureAuth = true
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
+	s.makeCert() // before any goroutine reads it
 	for _, o := range opts {
 		o(s, s.srv)
 	}
@@ -224,37 +225,40 @@ func subjects(ms []received) []string {
 	return out
 }
 
-// tlsConfig returns a config with a fresh self-signed certificate for
-// 127.0.0.1 (made once per server).
-func (s *smtpServer) tlsConfig() *tls.Config {
-	if s.cert == nil {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1),
-			Subject:      pkix.Name{CommonName: "twine test smtp"},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			IsCA:         true, BasicConstraintsValid: true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		s.cert, _ = x509.ParseCertificate(der)
-		s.keyPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+// makeCert makes a self-signed certificate for 127.0.0.1.
+func (s *smtpServer) makeCert() {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		s.t.Fatal(err)
 	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "twine test smtp"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if s.cert, err = x509.ParseCertificate(der); err != nil {
+		s.t.Fatal(err)
+	}
+	s.keyPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// tlsConfig is the server side of TLS, with the self-signed certificate.
+func (s *smtpServer) tlsConfig() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{s.keyPair}}
 }
 
 // roots is a pool trusting the server's certificate.
 func (s *smtpServer) roots() *tls.Config {
-	s.tlsConfig()
 	pool := x509.NewCertPool()
 	pool.AddCert(s.cert)
 	return &tls.Config{RootCAs: pool}
