@@ -63,7 +63,6 @@ type Alerter struct {
 	rules    *rules // owned by Run's goroutine; by Close once Run is over
 	composer composer
 	spool    *spool
-	mailer   *mailer // nil: alerts are logged only
 
 	deliverCancel context.CancelFunc
 	deliverDone   chan struct{}
@@ -71,6 +70,8 @@ type Alerter struct {
 	attempted     chan struct{} // cap 1: a delivery attempt ended
 
 	mu        sync.Mutex
+	settings  config.Settings // current: Options.Settings, then SetSettings
+	changed   bool            // settings changed since Run last applied them
 	running   bool
 	runCancel context.CancelFunc
 	runDone   chan struct{}
@@ -85,7 +86,8 @@ type Alerter struct {
 
 // New prepares an Alerter: it opens the spool (loading mails left by an
 // earlier twined) and, when a mailserver and recipients are set, starts
-// delivering them at once. Without them alerts are only logged.
+// delivering them at once. Without them alerts are only logged (and
+// spooled mails wait until SetSettings brings mail settings).
 func New(o Options) (*Alerter, error) {
 	if o.Host == "" {
 		return nil, errors.New("new alerter: no host")
@@ -124,29 +126,66 @@ func New(o Options) (*Alerter, error) {
 		rules:     newRules(o.Settings),
 		composer:  newComposer(o.Settings, o.Host, o.ConfigFile),
 		spool:     sp,
+		settings:  o.Settings,
 		wake:      make(chan struct{}, 1),
 		attempted: make(chan struct{}, 1),
 	}
-	switch {
-	case o.Settings.MailServer == "":
-		log.Info("no mailserver set: alerts are logged only")
-	case len(o.Settings.Alerts) == 0:
-		log.Info("no alert recipient set (set alert ADDR): alerts are logged only", "mailserver", o.Settings.MailServer)
-	default:
-		a.mailer = &mailer{settings: o.Settings, helo: hostname(), tls: o.TLSConfig, timeout: o.SendTimeout}
-		ctx, cancel := context.WithCancel(context.Background())
-		a.deliverCancel = cancel
-		a.deliverDone = make(chan struct{})
-		go a.deliver(ctx)
-	}
+	logMailMode(log, o.Settings)
 	if n := sp.len(); n > 0 {
-		if a.mailer != nil {
+		if mailOn(o.Settings) {
 			log.Info("sending alert mails left undelivered", "count", n, "spool", o.SpoolDir)
 		} else {
-			log.Warn("undelivered alert mails kept in the spool: no mail settings to send them", "count", n, "spool", o.SpoolDir)
+			log.Warn("undelivered alert mails kept in the spool until mail is set up", "count", n, "spool", o.SpoolDir)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.deliverCancel = cancel
+	a.deliverDone = make(chan struct{})
+	go a.deliver(ctx)
 	return a, nil
+}
+
+// mailOn reports whether s lets alerts be mailed: a mailserver and at
+// least one recipient.
+func mailOn(s config.Settings) bool { return s.MailServer != "" && len(s.Alerts) > 0 }
+
+func logMailMode(log hclog.Logger, s config.Settings) {
+	switch {
+	case s.MailServer == "":
+		log.Info("no mailserver set: alerts are logged only")
+	case len(s.Alerts) == 0:
+		log.Info("no alert recipient set (set alert ADDR): alerts are logged only", "mailserver", s.MailServer)
+	default:
+		log.Info("alerts are mailed", "mailserver", s.MailServer, "to", s.Alerts, "tls", s.MailTLS)
+	}
+}
+
+// SetSettings applies the settings of a reloaded twine.conf: mail
+// settings from the next delivery attempt on, alert-after, alert-reminder
+// and alert-group from Run's next step. Open incidents and spooled mails
+// are kept; the spool directory does not move.
+func (a *Alerter) SetSettings(s config.Settings) {
+	a.mu.Lock()
+	a.settings = s
+	a.changed = true
+	a.mu.Unlock()
+	logMailMode(a.log, s)
+	a.poke()
+}
+
+// current returns the settings in force.
+func (a *Alerter) current() config.Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settings
+}
+
+// poke wakes the delivery goroutine.
+func (a *Alerter) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
 }
 
 func orDefault[T int | time.Duration](v, def T) T {
@@ -205,6 +244,13 @@ func (a *Alerter) startRun(ctx context.Context) (context.Context, func()) {
 
 // step evaluates the rules and mails the batch that is due.
 func (a *Alerter) step() {
+	a.mu.Lock()
+	if a.changed {
+		a.changed = false
+		a.rules.setSettings(a.settings)
+		a.composer.settings = a.settings
+	}
+	a.mu.Unlock()
 	now := a.now()
 	if a.rules.evaluate(now) {
 		a.dispatch(a.rules.take(now))
@@ -224,16 +270,13 @@ func (a *Alerter) dispatch(b batch) {
 		return
 	}
 	a.composed.Add(1)
-	if a.mailer == nil {
+	if !mailOn(a.current()) {
 		a.log.Warn("alert (not mailed: no mailserver or recipients)", "subject", m.Subject, "mail", m.Text)
 		return
 	}
 	a.log.Warn("alert", "subject", m.Subject)
 	a.spool.add(m)
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
+	a.poke()
 }
 
 // Close stops Run, mails what is pending without waiting for alert-group,
@@ -258,10 +301,9 @@ func (a *Alerter) Close() error {
 	if a.rules.pending() {
 		a.dispatch(a.rules.take(now))
 	}
-	if a.mailer == nil {
-		return nil
+	if mailOn(a.current()) {
+		a.drain(a.o.CloseTimeout)
 	}
-	a.drain(a.o.CloseTimeout)
 	a.deliverCancel()
 	<-a.deliverDone
 	if n := a.spool.len(); n > 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/twine/twine/config"
 )
 
 // deliver sends the spool, oldest first, until ctx ends. A failed attempt
@@ -13,8 +15,9 @@ func (a *Alerter) deliver(ctx context.Context) {
 	defer close(a.deliverDone)
 	backoff := a.o.RetryMin
 	for {
+		s := a.current()
 		m := a.spool.oldest()
-		if m == nil {
+		if m == nil || !mailOn(s) {
 			select {
 			case <-ctx.Done():
 				return
@@ -22,12 +25,12 @@ func (a *Alerter) deliver(ctx context.Context) {
 				continue
 			}
 		}
-		answer, err := a.sendOne(ctx, m)
+		answer, err := a.sendOne(ctx, s, m)
 		if err == nil {
 			a.spool.remove(m)
 			a.sent.Add(1)
 			a.signalAttempt()
-			a.log.Info("alert mail sent", "subject", m.Subject, "to", a.o.Settings.Alerts, "server", answer)
+			a.log.Info("alert mail sent", "subject", m.Subject, "to", s.Alerts, "server", answer)
 			backoff = a.o.RetryMin
 			continue
 		}
@@ -50,12 +53,14 @@ func (a *Alerter) deliver(ctx context.Context) {
 	}
 }
 
-func (a *Alerter) sendOne(ctx context.Context, m *message) (string, error) {
-	msg, err := toMsg(a.o.Settings, m)
+// sendOne makes one attempt at m with the settings s.
+func (a *Alerter) sendOne(ctx context.Context, s config.Settings, m *message) (string, error) {
+	msg, err := toMsg(s, m)
 	if err != nil {
 		return "", err
 	}
-	return a.mailer.send(ctx, msg)
+	mr := mailer{settings: s, helo: hostname(), tls: a.o.TLSConfig, timeout: a.o.SendTimeout}
+	return mr.send(ctx, msg)
 }
 
 func (a *Alerter) signalAttempt() {

@@ -195,9 +195,6 @@ func TestNoMailServerLogsOnly(t *testing.T) {
 	if files := spoolFiles(t, h.dir); len(files) != 0 {
 		t.Errorf("spooled %v with no mailserver", files)
 	}
-	if h.a.mailer != nil {
-		t.Error("a mailer without mailserver")
-	}
 	if !strings.HasPrefix(h.dir, h.a.o.Settings.Dir) {
 		t.Errorf("spool %s not under the data dir %s", h.dir, h.a.o.Settings.Dir)
 	}
@@ -216,4 +213,38 @@ func TestCloseFlushesPending(t *testing.T) {
 	h.stop()
 	got := h.srv.waitMails(1, waitTimeout)
 	mustContain(t, "mail", got[0].Subject, "1 node down (partition 0)")
+}
+
+// A reloaded config takes effect without a restart: a mail spooled while
+// the old mail server was dead goes to the new server and recipients, and
+// a changed alert-after applies to the next incident.
+func TestSetSettings(t *testing.T) {
+	h := newHarness(t, 2, "alert-group 10s", "alert-after 30s")
+	h.settle()
+	h.srv.down()
+	h.oneMail("waiting")
+	if !poll(waitTimeout, func() bool { return h.a.failed.Load() >= 1 }) {
+		t.Fatal("no failed attempt against the dead server")
+	}
+	other := startSMTP(t)
+	s := testSettings(t, other, "alert-group 10s", "alert-after 5m")
+	s.Alerts = []string{"new-oncall@example.com"}
+	h.a.SetSettings(s)
+	got := other.waitMails(1, waitTimeout)[0]
+	mustContain(t, "mail", got.Body, "waiting")
+	if strings.Join(got.To, ",") != "new-oncall@example.com" {
+		t.Errorf("sent to %q, want the new recipient", got.To)
+	}
+	h.settle()
+	h.world.down("r1")
+	h.advance(time.Minute) // past the old alert-after, not the new one
+	h.advance(time.Minute)
+	if n := h.a.composed.Load(); n != 1 {
+		t.Errorf("%d mails composed, want 1: alert-after 5m not applied", n)
+	}
+	h.advance(3 * time.Minute)
+	h.advance(10 * time.Second)
+	if !poll(waitTimeout, func() bool { return h.a.composed.Load() == 2 }) {
+		t.Errorf("r1 not alerted after the new alert-after")
+	}
 }

@@ -110,6 +110,12 @@ func newRules(s config.Settings) *rules {
 	}
 }
 
+// setSettings applies changed alert-after, alert-reminder and
+// alert-group; incidents and the open batch are kept.
+func (r *rules) setSettings(s config.Settings) {
+	r.after, r.reminder, r.group = s.AlertAfter, s.AlertReminder, s.AlertGroup
+}
+
 func (r *rules) track(name string) *track {
 	t := r.nodes[name]
 	if t == nil {
