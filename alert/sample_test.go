@@ -12,8 +12,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
-// The mail for three partition masters down at once, compared with
-// testdata/halt-3-nodes.golden (the sample in the README): rerun with
+// The mails for three partition masters down at once and up again,
+// compared with testdata/*.golden (the samples in the README): rerun with
 // -update after a deliberate change of the template.
 func TestSampleMail(t *testing.T) {
 	h := newHarness(t, 20, "alert-after 30s", "alert-group 10s", "alert-reminder 1h", "backoff-max 30s")
@@ -32,9 +32,22 @@ func TestSampleMail(t *testing.T) {
 		"exit status 1: Can't open the append-only file: Permission denied",
 		"48201:M 01 Jul 2026 03:12:08.410 # Can't open the append-only file appendonly.aof.1.incr.aof: Permission denied")
 	h.advance(10 * time.Second)
-	got := h.mails(1)[0]
+	golden(t, "halt-3-nodes.golden", h.mails(1)[0])
+
+	h.advance(7 * time.Minute)
+	for _, n := range []string{"m4", "m9", "m17"} {
+		h.world.set(n, supervisor.Starting, "started", "")
+		h.world.set(n, supervisor.Up, "answering PING", "")
+	}
+	h.advance(10 * time.Second)
+	golden(t, "recovered-3-nodes.golden", h.mails(2)[1])
+}
+
+// golden compares a mail with testdata/name.
+func golden(t *testing.T, name string, got received) {
+	t.Helper()
 	text := "Subject: " + got.Subject + "\n\n" + got.Body
-	golden := filepath.Join("testdata", "halt-3-nodes.golden")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
