@@ -67,6 +67,7 @@ type Alerter struct {
 	deliverCancel context.CancelFunc
 	deliverDone   chan struct{}
 	wake          chan struct{} // cap 1: the spool got a mail
+	reconf        chan struct{} // cap 1: the settings changed
 	attempted     chan struct{} // cap 1: a delivery attempt ended
 
 	mu        sync.Mutex
@@ -128,6 +129,7 @@ func New(o Options) (*Alerter, error) {
 		spool:     sp,
 		settings:  o.Settings,
 		wake:      make(chan struct{}, 1),
+		reconf:    make(chan struct{}, 1),
 		attempted: make(chan struct{}, 1),
 	}
 	logMailMode(log, o.Settings)
@@ -171,6 +173,10 @@ func (a *Alerter) SetSettings(s config.Settings) {
 	a.mu.Unlock()
 	logMailMode(a.log, s)
 	a.poke()
+	select {
+	case a.reconf <- struct{}{}:
+	default:
+	}
 }
 
 // current returns the settings in force.

@@ -10,7 +10,8 @@ import (
 
 // deliver sends the spool, oldest first, until ctx ends. A failed attempt
 // is retried after a backoff that doubles from RetryMin to RetryMax (with
-// jitter); the mail stays first in line, so mails arrive in order.
+// jitter), or at once when the settings change; the mail stays first in
+// line, so mails arrive in order.
 func (a *Alerter) deliver(ctx context.Context) {
 	defer close(a.deliverDone)
 	backoff := a.o.RetryMin
@@ -48,6 +49,9 @@ func (a *Alerter) deliver(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-a.reconf:
+			t.Stop()
+			backoff = a.o.RetryMin
 		case <-t.C:
 		}
 	}

@@ -216,10 +216,16 @@ func TestCloseFlushesPending(t *testing.T) {
 }
 
 // A reloaded config takes effect without a restart: a mail spooled while
-// the old mail server was dead goes to the new server and recipients, and
-// a changed alert-after applies to the next incident.
+// the old mail server was dead goes to the new server and recipients at
+// once (not after the retry backoff, here 10 minutes), and a changed
+// alert-after applies to the next incident.
 func TestSetSettings(t *testing.T) {
-	h := newHarness(t, 2, "alert-group 10s", "alert-after 30s")
+	clock := newClock()
+	srv := startSMTP(t)
+	h := &harness{t: t, clock: clock, world: newWorld(clock, 2), srv: srv}
+	o := testOptions(t, testSettings(t, srv, "alert-group 10s", "alert-after 30s"), clock)
+	o.RetryMin, o.RetryMax = 10*time.Minute, 10*time.Minute
+	h.start(o)
 	h.settle()
 	h.srv.down()
 	h.oneMail("waiting")
