@@ -16,4 +16,14 @@
 // slow, down or refusing. Nothing the mail server does can delay the
 // supervisor or the Alerter's reading of events. A spooled mail survives a
 // restart of twined and is sent by the next Alerter on the same spool.
+//
+// twined wires it so:
+//
+//	al, err := alert.New(alert.Options{Settings: c.Settings(), Host: host, ConfigFile: c.File(), Logger: log})
+//	sub := sup.Subscribe(1024)
+//	go al.Run(ctx, sub.C, sup.Snapshot) // before sup.Start: start-up failures are seen
+//	sup.Start()
+//	...                                  // on reload: al.SetSettings(newCluster.Settings())
+//	sup.Close()                          // closes sub.C; Run returns
+//	al.Close()                           // mails what waits for its group window; the rest stays spooled
 package alert
