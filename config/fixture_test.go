@@ -81,6 +81,7 @@ func TestFixtureOriginal64(t *testing.T) {
 		MailTLS:               config.TLSOpportunistic,
 		AlertAfter:            30 * time.Second,
 		AlertReminder:         time.Hour,
+		AlertGroup:            10 * time.Second,
 	}
 	if got := c.Settings(); !equalSettings(got, want) {
 		t.Errorf("Settings():\n got %+v\nwant %+v", got, want)

@@ -54,6 +54,7 @@ type Settings struct {
 	Alerts                []string      // set alert (repeatable): recipients
 	AlertAfter            time.Duration // set alert-after: a node down this long is mailed
 	AlertReminder         time.Duration // set alert-reminder: repeat while down, 0 = off
+	AlertGroup            time.Duration // set alert-group: alerts falling due this close together go out as one mail
 	RedisPasswordFile     string        // set redis-password-file: requirepass/masterauth for every node
 	RedisIncludes         []string      // set redis-include (repeatable): files included by every generated redis.conf
 }
@@ -86,6 +87,7 @@ func defaults(dir string) Settings {
 		MailTLS:               TLSOpportunistic,
 		AlertAfter:            30 * time.Second,
 		AlertReminder:         time.Hour,
+		AlertGroup:            10 * time.Second,
 	}
 }
 
@@ -170,6 +172,7 @@ var settingTable = []setting{
 	}},
 	{name: "alert-after", apply: durationMin(func(s *Settings) *time.Duration { return &s.AlertAfter }, 0)},
 	{name: "alert-reminder", apply: durationMin(func(s *Settings) *time.Duration { return &s.AlertReminder }, 0)},
+	{name: "alert-group", apply: durationMin(func(s *Settings) *time.Duration { return &s.AlertGroup }, 0)},
 	{name: "redis-password-file", apply: func(s *Settings, v, base string) error { return parsePath(&s.RedisPasswordFile, v, base) }},
 	{name: "redis-include", repeat: true, apply: func(s *Settings, v, base string) error {
 		var p string

@@ -140,6 +140,8 @@ func TestSettingValid(t *testing.T) {
 		{"alert-after", "at once", []string{"set alert-after 0s"}, durationIs(func(s config.Settings) time.Duration { return s.AlertAfter }, 0)},
 		{"alert-reminder", "", []string{"set alert-reminder 4h"}, durationIs(func(s config.Settings) time.Duration { return s.AlertReminder }, 4*time.Hour)},
 		{"alert-reminder", "off", []string{"set alert-reminder 0"}, durationIs(func(s config.Settings) time.Duration { return s.AlertReminder }, 0)},
+		{"alert-group", "", []string{"set alert-group 30s"}, durationIs(func(s config.Settings) time.Duration { return s.AlertGroup }, 30*time.Second)},
+		{"alert-group", "off", []string{"set alert-group 0"}, durationIs(func(s config.Settings) time.Duration { return s.AlertGroup }, 0)},
 		{"redis-password-file", "relative", []string{"set redis-password-file redis.pass"}, stringIs(redisPassword, in("redis.pass"))},
 		{"redis-password-file", "absolute", []string{"set redis-password-file /etc/twine/redis.pass"}, stringIs(redisPassword, is("/etc/twine/redis.pass"))},
 		{"redis-include", "repeatable", []string{"set redis-include common.conf", "set redis-include /etc/redis/extra.conf"}, func(t *testing.T, dir string, s config.Settings) {
@@ -261,6 +263,7 @@ func TestSettingInvalid(t *testing.T) {
 		{"alert-after", "soon", `set alert-after: "soon" is not a duration (write it as 500ms, 1s, 5m or 1h)`},
 		{"alert-after", "-30s", "set alert-after: -30s is negative"},
 		{"alert-reminder", "1 hour", `set alert-reminder: "1 hour" is not a duration (write it as 500ms, 1s, 5m or 1h)`},
+		{"alert-group", "-10s", "set alert-group: -10s is negative"},
 		{"hash", "", "set hash needs a value"},
 	}
 	covered := map[string]bool{}

@@ -1,0 +1,150 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sendTestWith runs sendTest against srv with extra `set` lines (after
+// mail-tls off, which a line may override).
+func sendTestWith(t *testing.T, srv *smtpServer, roots bool, lines ...string) (string, error) {
+	t.Helper()
+	s := testSettings(t, srv, lines...)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if roots {
+		return sendTest(ctx, s, "db1", srv.roots())
+	}
+	return sendTest(ctx, s, "db1", nil)
+}
+
+func passwordFile(t *testing.T, password string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "smtp.password")
+	if err := os.WriteFile(p, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The test mail arrives with the configured sender and recipients, and
+// the server's answer is returned.
+func TestSendTestDelivers(t *testing.T) {
+	srv := startSMTP(t, withAuth("twine", "s3cret"))
+	answer, err := sendTestWith(t, srv, false, "mail-user twine", "mail-password-file "+passwordFile(t, "s3cret"))
+	if err != nil {
+		t.Fatalf("SendTest: %v", err)
+	}
+	if !strings.HasPrefix(answer, "250 ") || !strings.Contains(answer, "queued") {
+		t.Errorf("answer = %q, want the server's 250 reply", answer)
+	}
+	got := srv.waitMails(1, waitTimeout)[0]
+	if got.Subject != "[twine] test mail from db1" {
+		t.Errorf("subject = %q", got.Subject)
+	}
+	mustContain(t, "test mail", got.Body, "This is a test mail from twined on db1", "recipients:   ops@example.com, oncall@example.com")
+	if strings.Join(got.To, ",") != "ops@example.com,oncall@example.com" || got.From != "twine@db1.example.com" {
+		t.Errorf("envelope from %q to %q", got.From, got.To)
+	}
+}
+
+// Each failure is told apart by a sentinel error.
+func TestSendTestErrors(t *testing.T) {
+	plain := startSMTP(t)
+	authed := startSMTP(t, withAuth("twine", "s3cret"))
+	starttls := startSMTP(t, withSTARTTLS())
+	implicit := startSMTP(t, withImplicitTLS())
+	hung := startSMTP(t)
+	hung.setMode(hang)
+	refused := startSMTP(t)
+	refused.down()
+
+	tests := []struct {
+		name  string
+		srv   *smtpServer
+		roots bool
+		lines []string
+		want  error
+		cause error
+	}{
+		{"connection refused", refused, false, nil, ErrConnect, syscall.ECONNREFUSED},
+		{"auth failed", authed, false, []string{"mail-user twine", "mail-password-file " + passwordFile(t, "wrong")}, ErrAuthFailed, nil},
+		{"no login where one is required", authed, false, nil, ErrRejected, nil},
+		{"password file missing", authed, false, []string{"mail-user twine", "mail-password-file /nonexistent/twine-smtp.password"}, ErrPasswordFile, os.ErrNotExist},
+		{"auth not offered", plain, false, []string{"mail-user twine", "mail-password-file " + passwordFile(t, "x")}, ErrAuthUnavailable, nil},
+		{"TLS required, no STARTTLS offered", plain, false, []string{"mail-tls mandatory"}, ErrTLSRequired, nil},
+		{"TLS mandatory, certificate not trusted", starttls, false, []string{"mail-tls mandatory"}, ErrTLS, nil},
+		{"implicit TLS to a plain server", plain, false, []string{"mail-tls implicit"}, ErrTLS, nil},
+		{"server never answers", hung, false, nil, ErrTimeout, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSettings(t, tt.srv, tt.lines...)
+			timeout := waitTimeout
+			if tt.want == ErrTimeout {
+				timeout = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			_, err := sendTest(ctx, s, "db1", nil)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if tt.cause != nil && !errors.Is(err, tt.cause) {
+				t.Errorf("err = %v does not wrap %v", err, tt.cause)
+			}
+			t.Logf("%s: %v", tt.name, err)
+		})
+	}
+	if n := len(plain.received()) + len(authed.received()) + len(starttls.received()) + len(implicit.received()); n != 0 {
+		t.Errorf("%d mails got through failing sends", n)
+	}
+}
+
+// Every mail-tls mode against a server that supports it: opportunistic
+// uses STARTTLS when offered (the certificate is not checked, as MTAs do),
+// mandatory and implicit verify it.
+func TestSendTestTLSModes(t *testing.T) {
+	tests := []struct {
+		name  string
+		srv   *smtpServer
+		roots bool
+		mode  string
+		tls   bool
+	}{
+		{"opportunistic, STARTTLS offered", startSMTP(t, withSTARTTLS()), false, "opportunistic", true},
+		{"opportunistic, none offered", startSMTP(t), false, "opportunistic", false},
+		{"mandatory, trusted certificate", startSMTP(t, withSTARTTLS()), true, "mandatory", true},
+		{"implicit, trusted certificate", startSMTP(t, withImplicitTLS()), true, "implicit", true},
+		{"off, STARTTLS offered", startSMTP(t, withSTARTTLS()), false, "off", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sendTestWith(t, tt.srv, tt.roots, "mail-tls "+tt.mode); err != nil {
+				t.Fatalf("SendTest: %v", err)
+			}
+			if got := tt.srv.waitMails(1, waitTimeout)[0]; got.TLS != tt.tls {
+				t.Errorf("mail came over TLS: %v, want %v", got.TLS, tt.tls)
+			}
+		})
+	}
+}
+
+// Without a mailserver or recipients there is nothing to test; the error
+// says which.
+func TestSendTestUnconfigured(t *testing.T) {
+	if _, err := SendTest(context.Background(), testSettings(t, nil), "db1"); !errors.Is(err, ErrNoMailServer) {
+		t.Errorf("no mailserver: err = %v, want ErrNoMailServer", err)
+	}
+	s := testSettings(t, startSMTP(t))
+	s.Alerts = nil
+	if _, err := SendTest(context.Background(), s, "db1"); !errors.Is(err, ErrNoRecipients) {
+		t.Errorf("no recipients: err = %v, want ErrNoRecipients", err)
+	}
+}
