@@ -19,9 +19,10 @@ import (
 const spoolExt = ".mail.json"
 
 // SpoolDir returns where undelivered alert mails of host wait:
-// DIR/alerts/HOST, DIR being `set dir`.
+// DIR/twined/HOST/alerts, DIR being `set dir`, beside twined's other
+// state for the host.
 func SpoolDir(s config.Settings, host string) string {
-	return filepath.Join(s.Dir, "alerts", host)
+	return filepath.Join(s.Dir, "twined", host, "alerts")
 }
 
 // spool is the on-disk queue of mails not delivered yet, oldest first. A

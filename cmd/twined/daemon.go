@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/twine/twine/alert"
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/supervisor"
 	"github.com/twine/twine/templates"
@@ -53,6 +54,17 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		return err
 	}
 	m.snapshot = sup.Snapshot
+	al, err := alert.New(alert.Options{Settings: c.Settings(), Host: host, ConfigFile: c.File(), Logger: log.Named("alert")})
+	if err != nil {
+		return err
+	}
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		// Subscribed before Start so that start-up failures are seen; Run
+		// returns when sup.Close closes the subscription.
+		al.Run(context.Background(), sup.Subscribe(1024).C, sup.Snapshot)
+	}()
 	web, err := newHTTPD(c, sup, m, log)
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
@@ -96,7 +108,9 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 			path: c.File(), log: log.Named("reload"), hup: hup,
 			apply: func(ctx context.Context, next *config.Cluster) {
 				sd.reloading()
-				applyConfig(ctx, next, sup, web, log, o.logLevel)
+				if applyConfig(ctx, next, sup, web, log, o.logLevel) {
+					al.SetSettings(next.Settings())
+				}
 				sd.reloaded()
 			},
 			invalid: func(err error) { sup.ReportInvalidConfig(c.File(), err) },
@@ -112,18 +126,23 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()
 	err = sup.Close()
+	<-alertsDone
+	if aerr := al.Close(); aerr != nil {
+		log.Warn("alerts not delivered at exit stay spooled", "error", aerr)
+	}
 	log.Info("stopped", "elapsed", time.Since(begin).Round(time.Millisecond))
 	return err
 }
 
 // applyConfig hands a valid new config to the supervisor and the parts of
-// twined that read settings; a refused reload changes nothing.
-func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervisor, web *httpd, log hclog.Logger, flagLevel string) {
+// twined that read settings; a refused reload changes nothing. It reports
+// whether the config was applied.
+func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervisor, web *httpd, log hclog.Logger, flagLevel string) bool {
 	old := web.cluster.Load()
 	if _, err := sup.Reload(ctx, c); err != nil {
 		log.Error("reload refused; keeping the running nodes", "error", err)
 		sup.ReportInvalidConfig(c.File(), err)
-		return
+		return false
 	}
 	web.cluster.Store(c)
 	if c.Settings().HTTPD != old.Settings().HTTPD {
@@ -139,6 +158,7 @@ func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervi
 			log.Info("log level changed", "level", level.String())
 		}
 	}
+	return true
 }
 
 // writeDemoCopy writes the demo config under its data dir and says, in

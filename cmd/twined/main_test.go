@@ -284,3 +284,19 @@ func TestDaemonSurvivesItsOwnDeath(t *testing.T) {
 		}
 	}
 }
+
+// TestTestAlertSaysWhyItFailed runs -test-alert against a port nothing
+// listens on: exit 1 and a message naming the server and the reason.
+func TestTestAlertSaysWhyItFailed(t *testing.T) {
+	dir := t.TempDir()
+	port := redistest.FreePort(t)
+	conf := fmt.Sprintf("set mailserver 127.0.0.1:%d\nset alert ops@example.com\nn0=data 0 127.0.0.1 %d 0\n", port, redistest.FreePort(t))
+	path := filepath.Join(dir, "twine.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "-test-alert", "-config", path)
+	if code != 1 || !strings.Contains(errOut, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(errOut, "connection refused") {
+		t.Errorf("-test-alert with no mail server: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -31,6 +31,7 @@ type options struct {
 	logLevel  string
 	logFormat string
 	status    bool
+	testAlert bool
 	format    string
 	action    string // stop, start or restart: -stop/-start/-restart given
 	target    string // the node named by -stop/-start/-restart, or "all"
@@ -44,6 +45,7 @@ const usageHead = `Usage:
                                         ask the running daemon; exit 0 OK,
                                         1 DEGRADED, 2 HALT, 3 UNKNOWN
   twined -stop|-start|-restart NODE|all control nodes of the running daemon
+  twined -test-alert [-config F]        send a test mail, print the server's answer
   twined -version
 
 Without -config, twined reads ` + DefaultConfig + `, or runs a small demo
@@ -64,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: trace, debug, info, warn or error (default: set log-level of the config, else info)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text, or json for journald and log shippers")
 	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
+	fs.BoolVar(&o.testAlert, "test-alert", false, "send one test mail with the config's mail settings and print the server's answer")
 	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
 	var stop, start, restart string
 	fs.StringVar(&stop, "stop", "", "stop `NODE` (or all) cleanly; it stays stopped, across twined restarts, until -start")
@@ -85,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, &exitError{code: 2}
 	}
 	modes := 0
-	for _, set := range []bool{o.check, o.setup, o.status} {
+	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert} {
 		if set {
 			modes++
 		}
@@ -97,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	}
 	if modes > 1 {
-		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -stop, -start and -restart exclude each other")
+		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -stop, -start and -restart exclude each other")
 		return o, &exitError{code: 2}
 	}
 	if !slices.Contains(append(slices.Clone(statusFormats), "html"), o.format) {
@@ -124,6 +127,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSetup(o, stdout)
 	case o.status:
 		return runStatus(ctx, o, stdout)
+	case o.testAlert:
+		return runTestAlert(ctx, o, stdout)
 	case o.action != "":
 		return runControl(ctx, o, stdout)
 	}
