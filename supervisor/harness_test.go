@@ -3,9 +3,12 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,15 +19,32 @@ import (
 	"github.com/twine/twine/procs/redistest"
 )
 
+// testHost is the host of every test cluster.
+const testHost = "127.0.0.1"
+
+// TestMain silences go-redis's process-wide logger, as twined does: a
+// refused dial while a node starts is expected and reported by the
+// supervisor itself.
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedis{})
+	os.Exit(m.Run())
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 // testCluster writes a twine.conf with n data nodes on free loopback ports
-// and fast checks, plus extra `set` lines, and parses it.
+// and fast checks, plus extra `set` lines ("key value"; an extra line
+// replaces the default of the same key, redis-server included), and parses
+// it.
 func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "set redis-server %s\n", redistest.Binary(t))
-	fmt.Fprintf(&b, "set httpd 127.0.0.1:%d\n", redistest.FreePort(t))
 	defaults := map[string]string{
+		"redis-server":   redistest.Binary(t),
+		"httpd":          fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
 		"check-interval": "100ms",
 		"check-timeout":  "50ms",
 		"backoff-min":    "20ms",
@@ -39,7 +59,7 @@ func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 		fmt.Fprintf(&b, "set %s %s\n", k, v)
 	}
 	for i := range n {
-		fmt.Fprintf(&b, "n%d=data %d 127.0.0.1 %d 0\n", i, i, redistest.FreePort(t))
+		fmt.Fprintf(&b, "n%d=data %d %s %d 0\n", i, i, testHost, redistest.FreePort(t))
 	}
 	path := filepath.Join(dir, "twine.conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -56,7 +76,20 @@ func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 // it, and every redis-server it may have left, when the test ends.
 func startSupervisor(t *testing.T, c *config.Cluster) *Supervisor {
 	t.Helper()
-	s, err := New(Options{Cluster: c, Host: "127.0.0.1", Logger: redistest.Logger(t)})
+	return startSupervisorOpts(t, Options{Cluster: c})
+}
+
+// startSupervisorOpts is startSupervisor with options; Host and Logger are
+// filled in when empty.
+func startSupervisorOpts(t *testing.T, o Options) *Supervisor {
+	t.Helper()
+	if o.Host == "" {
+		o.Host = testHost
+	}
+	if o.Logger == nil {
+		o.Logger = redistest.Logger(t)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +111,7 @@ func closeAndReap(t *testing.T, s *Supervisor) {
 	}
 	_ = s.Close()
 	for pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
+		if alive(pid) {
 			t.Logf("killing leftover node process %d", pid)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -92,8 +125,19 @@ func waitState(t *testing.T, s *Supervisor, node string, want State, timeout tim
 	redistest.Eventually(t, timeout, func() bool {
 		last = nodeStatus(t, s, node)
 		return last.State == want
-	}, "node %s never reached state %s", node, want)
+	}, "node %s never reached state %s (last: %s)", node, want, describe(&last))
 	return last
+}
+
+// describe renders a status for failure messages. It takes a pointer so
+// that the message shows the value at the time of the failure.
+func describe(n *NodeStatus) fmt.Stringer { return statusText{n} }
+
+type statusText struct{ n *NodeStatus }
+
+func (s statusText) String() string {
+	n := s.n
+	return fmt.Sprintf("state %s pid %d restarts %d reason %q error %q", n.State, n.PID, n.Restarts, n.Reason, n.Error)
 }
 
 func nodeStatus(t *testing.T, s *Supervisor, node string) NodeStatus {
@@ -121,4 +165,161 @@ func client(t *testing.T, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// node returns the config of a node of c.
+func node(t *testing.T, c *config.Cluster, name string) config.Node {
+	t.Helper()
+	n, ok := c.Node(name)
+	if !ok {
+		t.Fatalf("no node %s in config", name)
+	}
+	return n
+}
+
+// ping PINGs addr once with a fresh connection.
+func ping(addr string) error {
+	c := redis.NewClient(&redis.Options{
+		Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialerRetries: 1,
+		DialTimeout: time.Second, ReadTimeout: time.Second,
+	})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+// alive reports whether pid is a live process: it exists and is not a
+// zombie (PID 1 here does not reap orphans, so an exited process that is
+// not our child can linger as one).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) S ...: comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	return b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// busyPort listens on addr, accepting and closing every connection, until
+// the returned func (idempotent) is called or the test ends.
+func busyPort(t *testing.T, addr string) (release func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("take port %s: %v", addr, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			l.Close()
+			<-done
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// recorder keeps every event of a subscription, for assertions after the
+// fact and for waiting on an event.
+type recorder struct {
+	sub  *Subscription
+	mu   sync.Mutex
+	evs  []Event
+	done chan struct{}
+}
+
+// record subscribes to s with a buffer large enough that no test loses an
+// event, and records until the subscription ends.
+func record(t *testing.T, s *Supervisor) *recorder {
+	r := &recorder{sub: s.Subscribe(4096), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for e := range r.sub.C {
+			r.mu.Lock()
+			r.evs = append(r.evs, e)
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		r.sub.Cancel()
+		<-r.done
+	})
+	return r
+}
+
+// events returns the events recorded so far for node ("" = all).
+func (r *recorder) events(node string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.evs {
+		if node == "" || e.Node == node {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// wait waits for the first event of node (after index from of its
+// events) that satisfies match, and returns it and its index.
+func (r *recorder) wait(t *testing.T, node string, from int, timeout time.Duration, what string, match func(Event) bool) (Event, int) {
+	t.Helper()
+	var got Event
+	idx := -1
+	redistest.Eventually(t, timeout, func() bool {
+		evs := r.events(node)
+		for i := from; i < len(evs); i++ {
+			if match(evs[i]) {
+				got, idx = evs[i], i
+				return true
+			}
+		}
+		return false
+	}, "no event of %s: %s; events: %s", node, what, eventList(r.events(node)))
+	return got, idx
+}
+
+// toState matches a state change into st.
+func toState(st State) func(Event) bool {
+	return func(e Event) bool { return e.Kind == StateChange && e.To == st }
+}
+
+func eventList(evs []Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "\n  #%d %s %s→%s %q err=%q", e.Seq, e.Node, e.From, e.To, e.Reason, e.Err)
+	}
+	return b.String()
+}
+
+// states returns the To states of evs, in order.
+func states(evs []Event) []State {
+	var out []State
+	for _, e := range evs {
+		if e.Kind == StateChange {
+			out = append(out, e.To)
+		}
+	}
+	return out
+}
+
+// countTo counts the state changes into st.
+func countTo(evs []Event, st State) int {
+	return len(slices.DeleteFunc(states(evs), func(s State) bool { return s != st }))
 }
