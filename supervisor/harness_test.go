@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twine/twine/config"
@@ -83,6 +86,17 @@ func startSupervisor(t *testing.T, c *config.Cluster) *Supervisor {
 // filled in when empty.
 func startSupervisorOpts(t *testing.T, o Options) *Supervisor {
 	t.Helper()
+	s := newSupervisor(t, o)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newSupervisor is startSupervisorOpts without the Start, for a test that
+// subscribes first.
+func newSupervisor(t *testing.T, o Options) *Supervisor {
+	t.Helper()
 	if o.Host == "" {
 		o.Host = testHost
 	}
@@ -94,10 +108,54 @@ func startSupervisorOpts(t *testing.T, o Options) *Supervisor {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeAndReap(t, s) })
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
 	return s
+}
+
+// captureLogger returns a logger writing to the test log and to a buffer
+// that the test can search.
+func captureLogger(t *testing.T) (hclog.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	return hclog.New(&hclog.LoggerOptions{
+		Level:  hclog.Debug,
+		Output: io.MultiWriter(buf, testWriter{redistest.Logger(t)}),
+	}), buf
+}
+
+// testWriter turns a logger back into a writer of whole lines.
+type testWriter struct{ l hclog.Logger }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.l.Info(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+// logBuffer is a bytes.Buffer safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the lines logged so far that contain every one of subs.
+func (l *logBuffer) lines(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		ok := true
+		for _, s := range subs {
+			ok = ok && strings.Contains(line, s)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // closeAndReap closes s and SIGKILLs, by PID, any node process that
