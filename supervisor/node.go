@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -292,6 +294,10 @@ func (w *watcher) start() {
 
 func (w *watcher) spawn() error {
 	if _, err := setup.Node(w.env.cluster, w.node, w.env.password); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // the node's directory, under `set dir`
+			return fmt.Errorf("%w (check `set dir` in %s)", err, w.env.cluster.File())
+		}
 		return err
 	}
 	bin, err := exec.LookPath(w.env.settings.RedisServer)
