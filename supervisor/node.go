@@ -38,6 +38,7 @@ type nodeEnv struct {
 	logger   hclog.Logger
 	publish  func(Event) Event
 	now      func() time.Time
+	leave    bool // at the end, let go of the process instead of stopping it
 }
 
 // command is a request to a watcher's owner goroutine.
@@ -130,7 +131,11 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 		}
 		select {
 		case <-ctx.Done():
-			w.shutdown()
+			if w.env.leave {
+				w.abandon()
+			} else {
+				w.shutdown()
+			}
 			return
 		case <-exited:
 			w.onExit()
@@ -411,6 +416,15 @@ func (w *watcher) shutdown() {
 	w.proc = nil
 	w.follower.poll()
 	w.setState(Stopped, "twined is shutting down ("+ex.String()+")", "")
+}
+
+// abandon lets go of the node without signalling it, as a twined that is
+// killed does: the process keeps running, to be adopted later.
+func (w *watcher) abandon() {
+	if w.proc != nil {
+		_ = w.proc.Close()
+		w.proc = nil
+	}
 }
 
 func (w *watcher) setState(to State, reason, errStr string) {

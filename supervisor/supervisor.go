@@ -27,6 +27,10 @@ type Options struct {
 	// Stopped names nodes that stay stopped at Start (stopped by the
 	// operator before twined restarted).
 	Stopped map[string]bool
+
+	// leaveRunning makes Close let go of the nodes without stopping them,
+	// as a twined that is killed does; tests use it to exercise adoption.
+	leaveRunning bool
 }
 
 // Supervisor runs the nodes of one host: one watcher goroutine per node.
@@ -46,6 +50,7 @@ type Supervisor struct {
 	started  bool
 	closed   bool
 	stopped  map[string]bool
+	leave    bool // Options.leaveRunning
 }
 
 // New prepares a supervisor for host; nothing runs until Start.
@@ -68,6 +73,7 @@ func New(o Options) (*Supervisor, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		stopped: o.Stopped,
+		leave:   o.leaveRunning,
 	}, nil
 }
 
@@ -102,6 +108,7 @@ func (s *Supervisor) Start() error {
 		logger:   s.log,
 		publish:  s.bus.publish,
 		now:      time.Now,
+		leave:    s.leave,
 	}
 	for _, n := range s.cluster.NodesOn(s.host) {
 		w := newWatcher(n, env)
