@@ -335,6 +335,7 @@ func (w *watcher) adopt(ctx context.Context) bool {
 		return false
 	}
 	w.attach(p, true)
+	w.logMark = w.follower.size() // what it logged before is not news
 	w.healthySince = w.env.now()
 	w.setState(Up, fmt.Sprintf("adopted running process, pid %d", p.PID()), "")
 	return true
