@@ -209,6 +209,9 @@ func nodeStatus(t *testing.T, s *Supervisor, node string) NodeStatus {
 	return NodeStatus{}
 }
 
+// waitAllUp waits until WaitReady returns and then until every node that
+// is not stopped is up: WaitReady also accepts a node still loading its
+// data, which answers other commands with LOADING.
 func waitAllUp(t *testing.T, s *Supervisor) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -216,6 +219,16 @@ func waitAllUp(t *testing.T, s *Supervisor) {
 	if missing := s.WaitReady(ctx); missing != nil {
 		t.Fatalf("nodes not up: %v", missing)
 	}
+	var last []NodeStatus
+	redistest.Eventually(t, 20*time.Second, func() bool {
+		last = s.Snapshot().Nodes
+		for _, n := range last {
+			if n.State != Up && n.State != Stopped {
+				return false
+			}
+		}
+		return true
+	}, "nodes not up after WaitReady: %v", &last)
 }
 
 func client(t *testing.T, addr string) *redis.Client {
