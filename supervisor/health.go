@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ type checkResult struct {
 	loading bool          // it answered LOADING
 	latency time.Duration // round trip of the PING
 	err     error         // why it did not answer, or the error reply
+	pid     int           // process_id the node reported, 0 if not asked or unknown
 }
 
 // newClient returns the PING client of one node incarnation: one dial per
@@ -62,4 +64,24 @@ func check(ctx context.Context, c *redis.Client, timeout time.Duration) checkRes
 		}
 	}
 	return r
+}
+
+// processID asks the node for its process_id (INFO server) within timeout;
+// 0 when it cannot tell. A node that is starting is only up once the
+// process that answers on its port is its own: another process may hold
+// the port while the new redis-server fails to bind it.
+func processID(ctx context.Context, c *redis.Client, timeout time.Duration) int {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ := strconv.Atoi(v)
+			return pid
+		}
+	}
+	return 0
 }

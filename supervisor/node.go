@@ -179,7 +179,14 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 	case w.proc != nil:
 		w.follower.poll()
 		*checking = true
-		go func(c *redis.Client) { results <- check(ctx, c, w.env.settings.CheckTimeout) }(w.client)
+		identify := w.state == Starting // a spawned node's first answers
+		go func(c *redis.Client) {
+			r := check(ctx, c, w.env.settings.CheckTimeout)
+			if identify && r.alive {
+				r.pid = processID(ctx, c, w.env.settings.CheckTimeout)
+			}
+			results <- r
+		}(w.client)
 	case w.state == Backoff || w.state == Failed:
 		w.start()
 	}
@@ -194,6 +201,11 @@ func (w *watcher) onCheck(r checkResult) {
 	w.status.LastCheck = r.at
 	w.status.Latency = r.latency
 	w.mu.Unlock()
+	if r.pid != 0 && r.pid != w.proc.PID() {
+		r.alive, r.loading = false, false
+		r.err = fmt.Errorf("check node: %s is answered by process %d, not by pid %d", w.node.Addr(), r.pid, w.proc.PID())
+		w.log.Debug("port answered by another process", "error", r.err)
+	}
 	if r.alive {
 		w.misses = 0
 		if w.healthySince.IsZero() {
