@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twine/twine/procs/redistest"
 )
 
 // slack absorbs a loaded machine (other tests, -race) in bounds that are
@@ -152,6 +154,40 @@ func TestPortBusyBacksOffAndRecovers(t *testing.T) {
 	}
 	if st := nodeStatus(t, s, "n0"); st.Error != "" {
 		t.Errorf("error kept once up: %q", st.Error)
+	}
+}
+
+// TestPortTakenByAnotherRedis: the process on the node's port answers PING,
+// but it is not the node. The node must not be reported up while its own
+// redis-server fails to bind, and the other server is left alone.
+func TestPortTakenByAnotherRedis(t *testing.T) {
+	t.Parallel()
+	other := redistest.Server(t)
+	c := testClusterPorts(t, []int{other.Port})
+	s := newSupervisor(t, Options{Cluster: c})
+	r := record(t, s)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := r.wait(t, "n0", 0, 10*s.cluster.Settings().BackoffMax+slack, "failed", toState(Failed))
+	if !strings.Contains(f.Err, "Address already in use") {
+		t.Errorf("failed event's error %q does not say the address is in use", f.Err)
+	}
+	for _, e := range r.events("n0") {
+		if e.To == Up || e.To == Loading {
+			t.Errorf("reported %s though its process cannot bind: %q", e.To, e.Reason)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if missing := s.WaitReady(ctx); len(missing) != 1 {
+		t.Errorf("WaitReady = %v, want [n0]", missing)
+	}
+	if !alive(other.PID) {
+		t.Fatal("the other redis-server died")
+	}
+	if err := ping(other.Addr); err != nil {
+		t.Errorf("the other redis-server does not answer: %v", err)
 	}
 }
 

@@ -43,6 +43,16 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 // it.
 func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = redistest.FreePort(t)
+	}
+	return testClusterPorts(t, ports, extra...)
+}
+
+// testClusterPorts is testCluster with the nodes' ports given.
+func testClusterPorts(t *testing.T, ports []int, extra ...string) *config.Cluster {
+	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
 	defaults := map[string]string{
@@ -61,8 +71,8 @@ func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 	for k, v := range defaults {
 		fmt.Fprintf(&b, "set %s %s\n", k, v)
 	}
-	for i := range n {
-		fmt.Fprintf(&b, "n%d=data %d %s %d 0\n", i, i, testHost, redistest.FreePort(t))
+	for i, port := range ports {
+		fmt.Fprintf(&b, "n%d=data %d %s %d 0\n", i, i, testHost, port)
 	}
 	path := filepath.Join(dir, "twine.conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
