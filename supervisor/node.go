@@ -463,6 +463,9 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 	if w.proc == nil {
 		w.status.PID = 0
 	}
+	if to != Backoff && to != Failed {
+		w.status.RetryAt = time.Time{} // no start is scheduled
+	}
 	w.mu.Unlock()
 	w.env.publish(Event{Time: now, Node: w.node.Name, From: from, To: to, Reason: reason, Err: errStr, PID: pid, LogTail: tail})
 	args := []any{"from", from.String(), "to", to.String(), "reason", reason}
