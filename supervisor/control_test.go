@@ -167,3 +167,38 @@ func TestWaitReady(t *testing.T) {
 		}
 	}
 }
+
+// TestStopFailingNode stops a node that is in a crash loop: the retries
+// end, and StartNode resumes them.
+func TestStopFailingNode(t *testing.T) {
+	t.Parallel()
+	c := testCluster(t, 2)
+	release := busyPort(t, node(t, c, "n0").Addr())
+	s := newSupervisor(t, Options{Cluster: c})
+	r := record(t, s)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, "n1", Up, 20*time.Second)
+	r.wait(t, "n0", 0, 10*s.cluster.Settings().BackoffMax+slack, "failed", toState(Failed))
+	ctx := context.Background()
+	if err := s.Stop(ctx, "n0"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, "n0", Stopped, s.cluster.Settings().StopTimeout+slack)
+	// Longer than the crash loop's retry pace: no retry comes.
+	checks := int(2*s.cluster.Settings().BackoffMax/s.cluster.Settings().CheckInterval) + 1
+	stayState(t, s, r, "n0", "n1", Stopped, checks)
+	if st := nodeStatus(t, s, "n0"); !st.RetryAt.IsZero() {
+		t.Errorf("stopped node still shows a retry at %s", st.RetryAt)
+	}
+
+	release()
+	if err := s.StartNode(ctx, "n0"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, "n0", Up, slack)
+	if err := ping(node(t, c, "n0").Addr()); err != nil {
+		t.Errorf("n0 does not answer: %v", err)
+	}
+}
