@@ -202,3 +202,27 @@ func TestStopFailingNode(t *testing.T) {
 		t.Errorf("n0 does not answer: %v", err)
 	}
 }
+
+func TestStartTwiceAndAfterClose(t *testing.T) {
+	t.Parallel()
+	c := testCluster(t, 1)
+	s := newSupervisor(t, Options{Cluster: c})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Start after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := New(Options{Cluster: c, Host: "elsewhere"}); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("New for a host without nodes: %v, want ErrUnknownNode", err)
+	}
+
+	s2 := startSupervisor(t, c)
+	if err := s2.Start(); err == nil {
+		t.Error("second Start: no error")
+	}
+	waitAllUp(t, s2)
+}
