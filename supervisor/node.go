@@ -221,7 +221,10 @@ func (w *watcher) onCheck(r checkResult) {
 		}
 		return
 	}
-	w.healthySince = time.Time{}
+	// A miss alone does not end a healthy run: when a node crashes, the
+	// PING in flight often fails (reset, refused) before its exit is
+	// handled, and that exit must still count as one after a healthy run
+	// (restarted at once). A hung node's run ends in hung.
 	if w.state == Starting {
 		if r.at.Sub(w.startedAt) > startFastFor {
 			w.nextCheck = min(w.nextCheck*2, w.env.settings.CheckInterval)
@@ -242,6 +245,7 @@ func (w *watcher) onCheck(r checkResult) {
 
 // hung kills a node that stopped answering; its exit restarts it.
 func (w *watcher) hung(reason string, err error) {
+	w.healthySince = time.Time{}
 	w.setState(Hung, reason+"; killing it", errText(err))
 	if kerr := w.proc.Kill(); kerr != nil {
 		w.log.Error("kill hung node", "error", kerr)
