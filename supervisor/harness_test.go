@@ -58,8 +58,11 @@ func testClusterPorts(t *testing.T, ports []int, extra ...string) *config.Cluste
 	defaults := map[string]string{
 		"redis-server":   redistest.Binary(t),
 		"httpd":          fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
-		"check-interval": "100ms",
-		"check-timeout":  "50ms",
+		// Fast, but with a timeout that three scheduling stalls in a
+		// row on a loaded machine under -race do not exceed: a missed
+		// PING is a hang to the supervisor.
+		"check-interval": "200ms",
+		"check-timeout":  "200ms",
 		"backoff-min":    "20ms",
 		"backoff-max":    "500ms",
 		"stop-timeout":   "5s",
@@ -374,6 +377,22 @@ func (r *recorder) wait(t *testing.T, node string, from int, timeout time.Durati
 		return false
 	}, "no event of %s: %s; events: %s", node, what, eventList(r.events(node)))
 	return got, idx
+}
+
+// settle waits until the recorder has caught up with node's current
+// (steady) state: its last event leads into the state the status shows.
+// It returns the number of node's events, for a later wait to start from.
+// The status changes before the event is delivered, so a count taken
+// right after waitState may miss the event that led there.
+func (r *recorder) settle(t *testing.T, s *Supervisor, node string) int {
+	t.Helper()
+	var n int
+	redistest.Eventually(t, slack, func() bool {
+		evs := r.events(node)
+		n = len(evs)
+		return n > 0 && evs[n-1].To == nodeStatus(t, s, node).State
+	}, "events of %s never caught up with its state %s: %s", node, nodeStatus(t, s, node).State, eventList(r.events(node)))
+	return n
 }
 
 // toState matches a state change into st.
