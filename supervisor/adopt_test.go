@@ -53,7 +53,7 @@ func adoptAndKill(t *testing.T, c *config.Cluster, s *Supervisor, r *recorder, p
 	}
 
 	adoptedAt := r.events("n0")[0].Time
-	from := len(r.events("n0"))
+	from := r.settle(t, s, "n0")
 	logged, err := os.ReadFile(c.Files(node(t, c, "n0")).Log)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +91,7 @@ func adoptAndKill(t *testing.T, c *config.Cluster, s *Supervisor, r *recorder, p
 	if alive(pids["n0"]) {
 		t.Errorf("killed pid %d still alive", pids["n0"])
 	}
+	t.Logf("killed adopted pid %d is now: %s", pids["n0"], procState(pids["n0"]))
 	if st := nodeStatus(t, s, "n1"); st.PID != pids["n1"] || st.State != Up || !st.Adopted {
 		t.Errorf("n1 disturbed: %s", describe(&st))
 	}
@@ -181,13 +182,8 @@ func TestStalePidfileUnrelatedProcess(t *testing.T) {
 	// untouched reports whether the sleep is alive and neither stopped nor
 	// traced (a SIGSTOP would leave it alive but in state T).
 	untouched := func() bool {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", spid))
-		if err != nil {
-			return false
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		return i > 0 && i+2 < len(s) && (s[i+2] == 'S' || s[i+2] == 'R')
+		st := procState(spid)
+		return st == "S" || st == "R"
 	}
 
 	s := startSupervisor(t, c)

@@ -15,7 +15,7 @@ import (
 // checks: the supervisor's loops run, and leave node alone.
 func stayState(t *testing.T, s *Supervisor, r *recorder, node, other string, want State, checks int) {
 	t.Helper()
-	from := len(r.events(node))
+	from := r.settle(t, s, node)
 	seen := map[time.Time]bool{}
 	redistest.Eventually(t, time.Duration(checks)*s.cluster.Settings().CheckInterval+slack, func() bool {
 		if st := nodeStatus(t, s, node); st.State != want || st.PID != 0 {
@@ -75,7 +75,7 @@ func TestControlStopStartRestart(t *testing.T) {
 	}
 
 	// Restart: a new process, up.
-	from := len(r.events("n0"))
+	from := r.settle(t, s, "n0")
 	if err := s.Restart(ctx, "n0"); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestSigstopHungReplaced(t *testing.T) {
 			_ = syscall.Kill(old, syscall.SIGKILL)
 		}
 	})
-	from := len(r.events("n0"))
+	from := r.settle(t, s, "n0")
 	if err := syscall.Kill(old, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -269,6 +269,7 @@ func TestCorruptAOFCrashLoops(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, s, "n0", Stopped, slack+s.cluster.Settings().StopTimeout)
+	from := r.settle(t, s, "n0")
 
 	incr, err := filepath.Glob(filepath.Join(c.Files(n).Dir, "appendonlydir", "*.incr.aof"))
 	if err != nil || len(incr) != 1 {
@@ -286,7 +287,6 @@ func TestCorruptAOFCrashLoops(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	from := len(r.events("n0"))
 	if err := s.StartNode(ctx, "n0"); err != nil {
 		t.Fatal(err)
 	}

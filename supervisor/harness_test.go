@@ -277,16 +277,23 @@ func ping(addr string) error {
 // zombie (PID 1 here does not reap orphans, so an exited process that is
 // not our child can linger as one).
 func alive(pid int) bool {
+	st := procState(pid)
+	return st != "gone" && st != "Z" && st != "X"
+}
+
+// procState returns the state letter of pid in /proc/PID/stat (R, S, T,
+// Z...), or "gone".
+func procState(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return "gone"
 	}
 	// pid (comm) S ...: comm may hold spaces and parentheses.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 || i+2 >= len(b) {
-		return false
+		return "gone"
 	}
-	return b[i+2] != 'Z' && b[i+2] != 'X'
+	return string(b[i+2])
 }
 
 // busyPort listens on addr, accepting and closing every connection, until

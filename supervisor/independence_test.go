@@ -42,7 +42,7 @@ func TestNeighbourRecoversWhileOthersFail(t *testing.T) {
 			_ = syscall.Kill(hungPID, syscall.SIGKILL)
 		}
 	})
-	from := len(r.events("n2"))
+	from := r.settle(t, s, "n2")
 	if err := syscall.Kill(hungPID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
