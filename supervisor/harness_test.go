@@ -56,8 +56,8 @@ func testClusterPorts(t *testing.T, ports []int, extra ...string) *config.Cluste
 	dir := t.TempDir()
 	var b strings.Builder
 	defaults := map[string]string{
-		"redis-server":   redistest.Binary(t),
-		"httpd":          fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
+		"redis-server": redistest.Binary(t),
+		"httpd":        fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
 		// Fast, but with a timeout that three scheduling stalls in a
 		// row on a loaded machine under -race do not exceed: a missed
 		// PING is a hang to the supervisor.
