@@ -305,3 +305,28 @@ func TestCorruptAOFCrashLoops(t *testing.T) {
 		t.Errorf("a node with a corrupt AOF came up %d times", got)
 	}
 }
+
+// TestRedisRefusesConfig: a redis-include with a directive redis-server
+// does not know. redis prints its complaint on stderr before it opens its
+// log file; the event carries it all the same.
+func TestRedisRefusesConfig(t *testing.T) {
+	t.Parallel()
+	inc := filepath.Join(t.TempDir(), "extra.conf")
+	if err := os.WriteFile(inc, []byte("no-such-directive yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := testCluster(t, 1, "redis-include "+inc)
+	s := newSupervisor(t, Options{Cluster: c})
+	r := record(t, s)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := r.wait(t, "n0", 0, 10*s.cluster.Settings().BackoffMax+slack, "failed", toState(Failed))
+	const complaint = "no-such-directive"
+	if !strings.Contains(f.Err, complaint) {
+		t.Errorf("failed event's error %q does not quote the bad directive", f.Err)
+	}
+	if !strings.Contains(strings.Join(f.LogTail, "\n"), "FATAL CONFIG FILE ERROR") {
+		t.Errorf("failed event's log tail lacks redis's complaint:\n%s", strings.Join(f.LogTail, "\n"))
+	}
+}
