@@ -43,11 +43,23 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 // it.
 func testCluster(t *testing.T, n int, extra ...string) *config.Cluster {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		ports[i] = redistest.FreePort(t)
+	return testClusterPorts(t, freePorts(t, n), extra...)
+}
+
+// freePorts returns n distinct TCP ports of 127.0.0.1 that were free a
+// moment ago (all held at once while choosing, so that no two are equal).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find free port: %v", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return testClusterPorts(t, ports, extra...)
+	return ports
 }
 
 // testClusterPorts is testCluster with the nodes' ports given.
@@ -57,7 +69,7 @@ func testClusterPorts(t *testing.T, ports []int, extra ...string) *config.Cluste
 	var b strings.Builder
 	defaults := map[string]string{
 		"redis-server": redistest.Binary(t),
-		"httpd":        fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
+		"httpd":        fmt.Sprintf("127.0.0.1:%d", otherPort(t, ports)),
 		// Fast, but with a timeout that three scheduling stalls in a
 		// row on a loaded machine under -race do not exceed: a missed
 		// PING is a hang to the supervisor.
@@ -86,6 +98,16 @@ func testClusterPorts(t *testing.T, ports []int, extra ...string) *config.Cluste
 		t.Fatalf("load test config: %v", err)
 	}
 	return c
+}
+
+// otherPort returns a free port that is none of ports.
+func otherPort(t *testing.T, ports []int) int {
+	t.Helper()
+	for {
+		if p := redistest.FreePort(t); !slices.Contains(ports, p) {
+			return p
+		}
+	}
 }
 
 // startSupervisor starts a supervisor on the cluster's only host and ends
