@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ type checkResult struct {
 	latency time.Duration // round trip of the PING
 	err     error         // why it did not answer, or the error reply
 	info    *nodeInfo     // INFO, when it was asked for and answered
+	pid     int           // process_id the node reported, 0 if not asked or unknown
 }
 
 // newClient returns the PING client of one node incarnation: one dial per
@@ -52,7 +54,7 @@ func check(ctx context.Context, c *redis.Client, timeout time.Duration) checkRes
 // checkInfo is check, followed by an INFO request when withInfo is set
 // and the node answered PONG.
 func checkInfo(ctx context.Context, c *redis.Client, timeout time.Duration, withInfo bool) checkResult {
-	r := ping(ctx, c, timeout)
+	r := pingOnce(ctx, c, timeout)
 	if withInfo && r.alive && r.err == nil && !r.loading {
 		if in, err := fetchInfo(ctx, c, timeout); err == nil {
 			r.info = &in
@@ -61,7 +63,7 @@ func checkInfo(ctx context.Context, c *redis.Client, timeout time.Duration, with
 	return r
 }
 
-func ping(ctx context.Context, c *redis.Client, timeout time.Duration) checkResult {
+func pingOnce(ctx context.Context, c *redis.Client, timeout time.Duration) checkResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -79,4 +81,24 @@ func ping(ctx context.Context, c *redis.Client, timeout time.Duration) checkResu
 		}
 	}
 	return r
+}
+
+// processID asks the node for its process_id (INFO server) within timeout;
+// 0 when it cannot tell. A node that is starting is only up once the
+// process that answers on its port is its own: another process may hold
+// the port while the new redis-server fails to bind it.
+func processID(ctx context.Context, c *redis.Client, timeout time.Duration) int {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ := strconv.Atoi(v)
+			return pid
+		}
+	}
+	return 0
 }

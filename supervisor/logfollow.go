@@ -104,14 +104,35 @@ func (f *logFollower) tail(mark int64, procTail []string) []string {
 	return l
 }
 
+// routineWarnings start the messages that redis-server logs at warning
+// level on every start: its banner, its version, and system advisories
+// ("WARNING Memory overcommit must be enabled!"). They never say why it
+// stopped.
+var routineWarnings = []string{
+	"WARNING",
+	"oO0OoO0OoO0Oo Redis is starting",
+	"Redis version=",
+	"Configuration loaded",
+	"Server initialized",
+}
+
+func routineWarning(msg string) bool {
+	for _, p := range routineWarnings {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // lastWarning picks the lines that best say why a start failed: the last
-// two warnings redis logged since mark (leaving out its routine system
-// advisories), else the end of the process's own output.
+// two warnings redis logged since mark (leaving out the routine ones), else
+// the end of the process's own output.
 func (f *logFollower) lastWarning(mark int64, procTail []string) string {
 	var warn []string
 	for _, line := range f.lines(mark) {
 		lvl, msg, ok := procs.ParseRedisLine(line)
-		if ok && lvl == hclog.Warn && !strings.HasPrefix(msg, "WARNING") {
+		if ok && lvl == hclog.Warn && !routineWarning(msg) {
 			warn = append(warn, msg)
 		}
 	}

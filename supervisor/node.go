@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -43,6 +45,7 @@ type nodeEnv struct {
 	publish  func(Event) Event
 	now      func() time.Time
 	observe  func(node string, latency time.Duration, alive bool) // may be nil
+	leave    bool                                                 // at the end, let go of the process instead of stopping it
 }
 
 // command is a request to a watcher's owner goroutine.
@@ -145,7 +148,11 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 		}
 		select {
 		case <-ctx.Done():
-			w.shutdown()
+			if w.env.leave {
+				w.abandon()
+			} else {
+				w.shutdown()
+			}
 			return
 		case <-exited:
 			w.onExit()
@@ -203,8 +210,13 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 		w.follower.poll()
 		*checking = true
 		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
+		identify := w.state == Starting // a spawned node's first answers
 		go func(c *redis.Client) {
-			results <- checkInfo(ctx, c, w.env.settings.CheckTimeout, withInfo)
+			r := checkInfo(ctx, c, w.env.settings.CheckTimeout, withInfo)
+			if identify && r.alive {
+				r.pid = processID(ctx, c, w.env.settings.CheckTimeout)
+			}
+			results <- r
 		}(w.client)
 	case w.state == Backoff || w.state == Failed:
 		w.start()
@@ -215,6 +227,11 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 func (w *watcher) onCheck(r checkResult) {
 	if w.proc == nil || w.stopping {
 		return
+	}
+	if r.pid != 0 && r.pid != w.proc.PID() {
+		r.alive, r.loading, r.info = false, false, nil
+		r.err = fmt.Errorf("check node: %s is answered by process %d, not by pid %d", w.node.Addr(), r.pid, w.proc.PID())
+		w.log.Debug("port answered by another process", "error", r.err)
 	}
 	w.mu.Lock()
 	w.status.LastCheck = r.at
@@ -246,7 +263,10 @@ func (w *watcher) onCheck(r checkResult) {
 		}
 		return
 	}
-	w.healthySince = time.Time{}
+	// A miss alone does not end a healthy run: when a node crashes, the
+	// PING in flight often fails (reset, refused) before its exit is
+	// handled, and that exit must still count as one after a healthy run
+	// (restarted at once). A hung node's run ends in hung.
 	if w.state == Starting {
 		if r.at.Sub(w.startedAt) > startFastFor {
 			w.nextCheck = min(w.nextCheck*2, w.env.settings.CheckInterval)
@@ -267,6 +287,7 @@ func (w *watcher) onCheck(r checkResult) {
 
 // hung kills a node that stopped answering; its exit restarts it.
 func (w *watcher) hung(reason string, err error) {
+	w.healthySince = time.Time{}
 	w.setState(Hung, reason+"; killing it", errText(err))
 	if kerr := w.proc.Kill(); kerr != nil {
 		w.log.Error("kill hung node", "error", kerr)
@@ -336,6 +357,10 @@ func (w *watcher) start() {
 
 func (w *watcher) spawn() error {
 	if _, err := setup.Node(w.env.cluster, w.node, w.env.password); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // the node's directory, under `set dir`
+			return fmt.Errorf("%w (check `set dir` in %s)", err, w.env.cluster.File())
+		}
 		return err
 	}
 	bin, err := exec.LookPath(w.env.settings.RedisServer)
@@ -368,6 +393,7 @@ func (w *watcher) adopt(ctx context.Context) bool {
 		return false
 	}
 	w.attach(p, true)
+	w.logMark = w.follower.size() // what it logged before is not news
 	w.healthySince = w.env.now()
 	w.setState(Up, fmt.Sprintf("adopted running process, pid %d", p.PID()), "")
 	return true
@@ -459,6 +485,15 @@ func (w *watcher) shutdown() {
 	w.setState(Stopped, reason+" ("+ex.String()+")", "")
 }
 
+// abandon lets go of the node without signalling it, as a twined that is
+// killed does: the process keeps running, to be adopted later.
+func (w *watcher) abandon() {
+	if w.proc != nil {
+		_ = w.proc.Close()
+		w.proc = nil
+	}
+}
+
 func (w *watcher) setState(to State, reason, errStr string) {
 	w.setStateTail(to, reason, errStr, nil)
 }
@@ -481,6 +516,9 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 	}
 	if w.proc == nil {
 		w.status.PID = 0
+	}
+	if to != Backoff && to != Failed {
+		w.status.RetryAt = time.Time{} // no start is scheduled
 	}
 	w.mu.Unlock()
 	w.env.publish(Event{Time: now, Node: w.node.Name, From: from, To: to, Reason: reason, Err: errStr, PID: pid, LogTail: tail})

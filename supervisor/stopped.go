@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/twine/twine/config"
 )
@@ -27,10 +28,12 @@ func StoppedFile(c *config.Cluster, host string) string {
 	return filepath.Join(StateDir(c, host), "stopped")
 }
 
-// readStopped reads a stopped file; a missing file is an empty set.
+// readStopped reads a stopped file; a missing file is an empty set (also
+// when a directory on its path is a file: the nodes then fail to start
+// with an error naming `set dir`).
 func readStopped(path string) (map[string]bool, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return map[string]bool{}, nil
 	}
 	if err != nil {

@@ -32,6 +32,10 @@ type Options struct {
 	// PING's round trip and whether the node answered (for metrics). It is
 	// called from watcher goroutines and must not block.
 	ObserveCheck func(node string, latency time.Duration, alive bool)
+
+	// leaveRunning makes Close let go of the nodes without stopping them,
+	// as a twined that is killed does; tests use it to exercise adoption.
+	leaveRunning bool
 }
 
 // Supervisor runs the nodes of one host: one watcher goroutine per node.
@@ -57,6 +61,7 @@ type Supervisor struct {
 	stopped     map[string]bool // by the operator: persisted in stoppedFile
 	stoppedFile string
 	observe     func(string, time.Duration, bool)
+	leave       bool // Options.leaveRunning
 }
 
 // New prepares a supervisor for host; nothing runs until Start.
@@ -97,6 +102,7 @@ func New(o Options) (*Supervisor, error) {
 		stopped:     stopped,
 		stoppedFile: stoppedFile,
 		observe:     o.ObserveCheck,
+		leave:       o.leaveRunning,
 	}, nil
 }
 
@@ -133,6 +139,7 @@ func (s *Supervisor) Start() error {
 		publish:  s.bus.publish,
 		now:      time.Now,
 		observe:  s.observe,
+		leave:    s.leave,
 	}
 	s.env = env
 	for _, n := range s.cluster.NodesOn(s.host) {
