@@ -33,6 +33,11 @@ const (
 	// starved machine (hundreds of nodes starting on a few cores) needs
 	// seconds; killing those would only feed the storm.
 	startGrace = 15 * time.Second
+	// missRetry is the pause before the check that follows a missed one.
+	missRetry = 100 * time.Millisecond
+	// adoptTimeout bounds the checks that accept a node left running by
+	// an earlier twined.
+	adoptTimeout = 5 * time.Second
 )
 
 // nodeEnv is what a watcher needs from its supervisor, fixed for its life
@@ -175,9 +180,16 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 
 // checkDelay is the pause between a health check's answer and the next
 // check: short while a fresh process starts, check-interval after.
+//
+// After a missed PING the next check follows soon (missRetry): a node that
+// stopped answering is confirmed hung within about three check timeouts,
+// not three check intervals.
 func (w *watcher) checkDelay() time.Duration {
-	if w.state == Starting {
+	switch {
+	case w.state == Starting:
 		return w.nextCheck
+	case w.misses > 0:
+		return min(missRetry, w.env.settings.CheckInterval)
 	}
 	return w.env.settings.CheckInterval
 }
@@ -385,7 +397,9 @@ func (w *watcher) spawn() error {
 // adopt takes over a node left running by an earlier twined. It reports
 // whether it did.
 func (w *watcher) adopt(ctx context.Context) bool {
-	actx, cancel := context.WithTimeout(ctx, 2*w.env.settings.CheckTimeout)
+	// Generous: a node left running that is not adopted in time would
+	// be left unsupervised while a second one fails on its port.
+	actx, cancel := context.WithTimeout(ctx, max(adoptTimeout, 2*w.env.settings.CheckTimeout))
 	defer cancel()
 	p, err := procs.AdoptRedis(actx, w.files.Pidfile, w.node.Addr(), w.env.password, w.files.Conf, w.log)
 	if err != nil {
@@ -441,7 +455,9 @@ func (w *watcher) onCommand(o op) error {
 		}
 		w.beginStop(false)
 	case opStart:
-		if w.proc == nil && w.state == Stopped {
+		// A stopped node starts; so does one waiting in backoff or a
+		// crash loop, at once: the operator has looked.
+		if w.proc == nil && (w.state == Stopped || w.state == Backoff || w.state == Failed) {
 			w.start()
 		}
 	case opNoop:
