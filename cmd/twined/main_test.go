@@ -224,7 +224,7 @@ func alive(pid int) bool {
 func TestDaemonSurvivesItsOwnDeath(t *testing.T) {
 	dir := t.TempDir()
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "set redis-server %s\nset httpd 127.0.0.1:%d\nset check-interval 100ms\nset check-timeout 50ms\n",
+	fmt.Fprintf(&conf, "set redis-server %s\nset httpd 127.0.0.1:%d\nset check-interval 200ms\nset check-timeout 200ms\n",
 		redistest.Binary(t), redistest.FreePort(t))
 	ports := []int{redistest.FreePort(t), redistest.FreePort(t), redistest.FreePort(t)}
 	for i, p := range ports {

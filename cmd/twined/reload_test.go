@@ -20,7 +20,7 @@ func TestReloadEndToEnd(t *testing.T) {
 	path := filepath.Join(dir, "twine.conf")
 	killNodes(t, dir)
 	httpd := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
-	head := fmt.Sprintf("set redis-server %s\nset httpd %s\nset check-interval 100ms\nset check-timeout 50ms\nset stop-timeout 5s\n", redistest.Binary(t), httpd)
+	head := fmt.Sprintf("set redis-server %s\nset httpd %s\nset check-interval 200ms\nset check-timeout 200ms\nset stop-timeout 5s\n", redistest.Binary(t), httpd)
 	n0 := fmt.Sprintf("n0=data 0 127.0.0.1 %d 0\n", redistest.FreePort(t))
 	n1 := fmt.Sprintf("n1=data 1 127.0.0.1 %d 0\n", redistest.FreePort(t))
 	n2port := redistest.FreePort(t)

@@ -30,7 +30,7 @@ func statusCluster(t *testing.T, extra ...string) (path, httpd string) {
 	dir := t.TempDir()
 	httpd = fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
 	var b strings.Builder
-	fmt.Fprintf(&b, "set redis-server %s\nset httpd %s\nset check-interval 100ms\nset check-timeout 50ms\nset backoff-min 20ms\nset backoff-max 500ms\nset stop-timeout 5s\n",
+	fmt.Fprintf(&b, "set redis-server %s\nset httpd %s\nset check-interval 200ms\nset check-timeout 200ms\nset backoff-min 20ms\nset backoff-max 500ms\nset stop-timeout 5s\n",
 		redistest.Binary(t), httpd)
 	for _, e := range extra {
 		fmt.Fprintf(&b, "set %s\n", e)
