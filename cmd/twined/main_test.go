@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -165,10 +166,10 @@ func (d *daemon) output() string {
 	return d.logs.String()
 }
 
-func startDaemon(t *testing.T, config string) *daemon {
+func startDaemon(t *testing.T, config string, extra ...string) *daemon {
 	t.Helper()
 	d := &daemon{done: make(chan struct{})}
-	d.cmd = exec.Command(twinedBin, "-config", config, "-log-level", "debug")
+	d.cmd = exec.Command(twinedBin, append([]string{"-config", config, "-log-level", "debug"}, extra...)...)
 	d.cmd.Stdout = io.Discard
 	d.cmd.Stderr = d
 	if err := d.cmd.Start(); err != nil {
@@ -298,5 +299,34 @@ func TestTestAlertSaysWhyItFailed(t *testing.T) {
 	code, _, errOut := runCLI(t, "-test-alert", "-config", path)
 	if code != 1 || !strings.Contains(errOut, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("-test-alert with no mail server: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestJSONLogsCarryNodeFields checks that with -log-format json every line
+// about a node carries its name, port and partition as fields.
+func TestJSONLogsCarryNodeFields(t *testing.T) {
+	dir := t.TempDir()
+	killNodes(t, dir)
+	port := redistest.FreePort(t)
+	conf := fmt.Sprintf("set redis-server %s\nset httpd 127.0.0.1:%d\nn0=data 0 127.0.0.1 %d 0\n", redistest.Binary(t), redistest.FreePort(t), port)
+	path := filepath.Join(dir, "twine.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, path, "-log-format", "json")
+	d.waitLog(t, 1, "every node answers")
+	found := false
+	for _, line := range strings.Split(d.output(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["@module"] != "twined.n0" {
+			continue
+		}
+		if m["node"] != "n0" || m["port"] != float64(port) || m["partition"] != float64(0) {
+			t.Errorf("node line without its fields: %s", line)
+		}
+		found = true
+	}
+	if !found {
+		t.Errorf("no JSON line from twined.n0 in:\n%s", d.output())
 	}
 }
