@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 // deliver sends the spool, oldest first, until ctx ends. A failed attempt
 // is retried after a backoff that doubles from RetryMin to RetryMax (with
 // jitter), or at once when the settings change; the mail stays first in
-// line, so mails arrive in order.
+// line, so mails arrive in order, unless the server refused that mail
+// (ErrRejected): it then goes behind the others, so that one mail the
+// server will not take does not hold back every alert after it.
 func (a *Alerter) deliver(ctx context.Context) {
 	defer close(a.deliverDone)
 	backoff := a.o.RetryMin
@@ -36,6 +39,9 @@ func (a *Alerter) deliver(ctx context.Context) {
 			continue
 		}
 		a.failed.Add(1)
+		if errors.Is(err, ErrRejected) {
+			a.spool.toBack(m)
+		}
 		a.signalAttempt()
 		if ctx.Err() != nil {
 			return

@@ -254,3 +254,24 @@ func TestSetSettings(t *testing.T) {
 		t.Errorf("r1 not alerted after the new alert-after")
 	}
 }
+
+// A mail the server refuses goes behind the others, so it cannot hold
+// back every alert after it.
+func TestSpoolToBack(t *testing.T) {
+	sp, err := openSpool(t.TempDir(), 10, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 7, 1, 3, 0, 0, 0, time.UTC)
+	a := &message{Created: now, MessageID: "a@x", Subject: "a", Text: "a"}
+	b := &message{Created: now.Add(time.Second), MessageID: "b@x", Subject: "b", Text: "b"}
+	sp.add(a)
+	sp.add(b)
+	if sp.oldest() != a {
+		t.Fatal("a is not first")
+	}
+	sp.toBack(a)
+	if sp.oldest() != b || sp.len() != 2 {
+		t.Errorf("after toBack(a): first %q, %d waiting", sp.oldest().Subject, sp.len())
+	}
+}

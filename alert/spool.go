@@ -148,6 +148,17 @@ func (s *spool) remove(m *message) {
 	s.unlink(m)
 }
 
+// toBack moves m behind every other waiting mail, so that a mail the
+// server refuses does not hold back the ones queued after it. The order on
+// disk (by creation) is kept for the next twined.
+func (s *spool) toBack(m *message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.Index(s.mails, m); i >= 0 {
+		s.mails = append(slices.Delete(s.mails, i, i+1), m)
+	}
+}
+
 // len returns how many mails wait.
 func (s *spool) len() int {
 	s.mu.Lock()
