@@ -51,8 +51,8 @@ type Router struct {
 	cacheDir string // "" when caching is off
 	password string
 
-	fetch sync.Mutex             // serialises reading the table
-	table atomic.Pointer[Table]  // nil until read
+	fetch sync.Mutex                  // serialises reading the table
+	table atomic.Pointer[Table]       // nil until read
 	live  atomic.Pointer[config.Node] // the node the table came from
 
 	mu      sync.Mutex
