@@ -68,7 +68,7 @@ func Start(tb testing.TB, o Options) *Cluster {
 	for p := range o.Partitions {
 		var extra []string
 		if o.Password != "" {
-			extra = append(extra, "requirepass "+o.Password)
+			extra = append(extra, fmt.Sprintf("requirepass %q", o.Password))
 		}
 		s := redistest.Server(tb, extra...)
 		c.Servers = append(c.Servers, s)
