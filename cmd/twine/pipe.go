@@ -158,6 +158,7 @@ func (c *cli) runPipe(ctx context.Context) error {
 // fails) stop the feed.
 func (c *cli) feed(p *route.Pipe, rep *pipeReport) error {
 	in := bufio.NewReaderSize(c.stdin, 1<<20)
+	var ar arena    // the arguments' memory
 	var long []byte // a line longer than the reader's buffer
 	for line := int64(1); ; line++ {
 		b, err := in.ReadSlice('\n')
@@ -173,7 +174,7 @@ func (c *cli) feed(p *route.Pipe, rep *pipeReport) error {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 		if len(b) > 0 {
-			args, perr := splitArgs(b)
+			args, perr := ar.splitArgs(b)
 			switch {
 			case perr != nil:
 				rep.refuse(line, perr)

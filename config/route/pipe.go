@@ -50,24 +50,29 @@ type Pipe struct {
 	r     *Router
 	o     PipeOptions
 	ctx   context.Context
-	nodes map[string]*pipeNode
+	parts []*pipeNode          // masters' queues by partition, nil until used
+	nodes map[string]*pipeNode // every queue by node name
+	rt    Route                // scratch for routing, reused by Send
 	wg    sync.WaitGroup
 
-	sent, done, failed atomic.Int64
+	accepted int64 // counted by Send, published to sent now and then
+	sent     atomic.Int64
+	done     atomic.Int64
+	failed   atomic.Int64
 }
 
-// pipeNode is the queue and connection of one node.
+// pipeNode is the queue of one node.
 type pipeNode struct {
 	node    config.Node
-	client  *redis.Client
 	pending []pipeCmd
-	ch      chan []pipeCmd
+	ch      chan []pipeCmd // full batches, to the node's goroutine
+	free    chan []pipeCmd // sent batches, back for reuse
 }
 
 // pipeCmd is one queued command, or one part of a split command.
 type pipeCmd struct {
 	id   int64
-	args []any
+	args [][]byte
 	job  *splitJob // nil unless a part of a split command
 }
 
@@ -85,7 +90,7 @@ func (r *Router) NewPipe(ctx context.Context, o PipeOptions) *Pipe {
 	if o.Depth <= 0 {
 		o.Depth = 4
 	}
-	return &Pipe{r: r, o: o, ctx: ctx, nodes: make(map[string]*pipeNode)}
+	return &Pipe{r: r, o: o, ctx: ctx, parts: make([]*pipeNode, r.n), nodes: make(map[string]*pipeNode)}
 }
 
 // Send routes args (args[0] is the command name) and queues the command.
@@ -99,30 +104,28 @@ func (p *Pipe) Send(id int64, args [][]byte) error {
 		return err
 	}
 	if p.o.Target != nil {
-		return p.queue(*p.o.Target, pipeCmd{id: id, args: anys(args)}, 1)
+		return p.queue(p.node(*p.o.Target), pipeCmd{id: id, args: args}, 1)
 	}
-	rt, err := p.r.Route(p.ctx, args)
-	if err != nil {
+	rt := &p.rt
+	if err := p.r.route(p.ctx, args, rt); err != nil {
 		return err
 	}
 	switch {
 	case rt.Anywhere:
-		return p.queue(p.r.liveNode(), pipeCmd{id: id, args: anys(args)}, 1)
+		return p.queue(p.node(p.r.liveNode()), pipeCmd{id: id, args: args}, 1)
 	case !rt.Split:
-		return p.queue(p.r.masters[rt.Partition], pipeCmd{id: id, args: anys(args)}, 1)
+		return p.queue(p.master(rt.Partition), pipeCmd{id: id, args: args}, 1)
 	}
 	rule := splitRules[rt.Command.Name]
-	byPart := make(map[int][]any)
+	byPart := make(map[int][][]byte)
 	var order []int
 	for i, part := range rt.Parts {
 		if byPart[part] == nil {
 			order = append(order, part)
-			byPart[part] = []any{args[0]}
+			byPart[part] = [][]byte{args[0]}
 		}
 		at := rt.Pos[i]
-		for _, a := range args[at : at+rule.group] {
-			byPart[part] = append(byPart[part], a)
-		}
+		byPart[part] = append(byPart[part], args[at:at+rule.group]...)
 	}
 	job := &splitJob{}
 	job.left.Store(int32(len(order)))
@@ -132,28 +135,42 @@ func (p *Pipe) Send(id int64, args [][]byte) error {
 		if i == 0 {
 			counted = 1
 		}
-		if err := p.queue(p.r.masters[part], cmd, counted); err != nil {
+		if err := p.queue(p.master(part), cmd, counted); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// queue appends cmd to n's pending batch, handing the batch to n's
-// goroutine when full. counted is added to Sent.
-func (p *Pipe) queue(n config.Node, cmd pipeCmd, counted int64) error {
-	q := p.nodes[n.Name]
-	if q == nil {
-		c, err := p.r.client(n)
-		if err != nil {
-			return err
-		}
-		q = &pipeNode{node: n, client: c, ch: make(chan []pipeCmd, p.o.Depth)}
-		p.nodes[n.Name] = q
-		p.wg.Go(func() { p.run(q) })
+// master returns the queue of partition part's master.
+func (p *Pipe) master(part int) *pipeNode {
+	if q := p.parts[part]; q != nil {
+		return q
 	}
+	q := p.node(p.r.masters[part])
+	p.parts[part] = q
+	return q
+}
+
+// node returns the queue of n, starting its goroutine on first use.
+func (p *Pipe) node(n config.Node) *pipeNode {
+	if q := p.nodes[n.Name]; q != nil {
+		return q
+	}
+	q := &pipeNode{node: n, ch: make(chan []pipeCmd, p.o.Depth), free: make(chan []pipeCmd, p.o.Depth+2)}
+	p.nodes[n.Name] = q
+	p.wg.Go(func() { p.run(q) })
+	return q
+}
+
+// queue appends cmd to q's pending batch, handing the batch to q's
+// goroutine when full. counted is added to Sent.
+func (p *Pipe) queue(q *pipeNode, cmd pipeCmd, counted int64) error {
 	q.pending = append(q.pending, cmd)
-	p.sent.Add(counted)
+	p.accepted += counted
+	if p.accepted&255 == 0 {
+		p.sent.Store(p.accepted)
+	}
 	if len(q.pending) < p.o.Batch {
 		return nil
 	}
@@ -165,12 +182,17 @@ func (p *Pipe) flush(q *pipeNode) error {
 	if len(q.pending) == 0 {
 		return nil
 	}
+	p.sent.Store(p.accepted)
 	select {
 	case q.ch <- q.pending:
 	case <-p.ctx.Done():
 		return p.ctx.Err()
 	}
-	q.pending = make([]pipeCmd, 0, p.o.Batch)
+	select {
+	case q.pending = <-q.free:
+	default:
+		q.pending = make([]pipeCmd, 0, p.o.Batch)
+	}
 	return nil
 }
 
@@ -178,6 +200,7 @@ func (p *Pipe) flush(q *pipeNode) error {
 // final counts. After a cancelled context, Done may be less than Sent:
 // the rest was never answered.
 func (p *Pipe) Close() PipeStats {
+	p.sent.Store(p.accepted)
 	for _, q := range p.nodes {
 		p.flush(q) // fails only when cancelled; then the rest is dropped
 		close(q.ch)
@@ -186,59 +209,147 @@ func (p *Pipe) Close() PipeStats {
 	return p.Stats()
 }
 
-// Stats returns the counts so far.
+// Stats returns the counts so far. Sent may lag behind Send by a few
+// hundred commands until Close.
 func (p *Pipe) Stats() PipeStats {
 	return PipeStats{Sent: p.sent.Load(), Done: p.done.Load(), Errors: p.failed.Load()}
 }
 
-// run sends q's batches until its channel is closed.
+// run sends q's batches until its channel is closed. Replies are streamed
+// into sinks that keep only an error's text.
 func (p *Pipe) run(q *pipeNode) {
-	cmds := make([]*redis.RawCmd, 0, p.o.Batch)
+	client, err := p.r.client(q.node)
+	cmds := make([]*redis.RawWriteToCmd, 0, p.o.Batch)
+	sinks := make([]replySink, p.o.Batch)
+	var av argvBuf
 	for batch := range q.ch {
 		if p.ctx.Err() != nil {
 			continue // drained unanswered
 		}
-		pipe := q.client.Pipeline()
+		if err != nil { // the Router was closed
+			for _, c := range batch {
+				d, f := p.finish(c, err)
+				p.done.Add(d)
+				p.failed.Add(f)
+			}
+			continue
+		}
+		pipe := client.Pipeline()
 		cmds = cmds[:0]
-		for _, c := range batch {
-			cmd := redis.NewRawCmd(p.ctx, c.args...)
+		if len(sinks) < len(batch) {
+			sinks = make([]replySink, len(batch))
+		}
+		av.reset(batch)
+		for i, c := range batch {
+			sinks[i].reset()
+			cmd := redis.NewRawWriteToCmd(p.ctx, &sinks[i], av.argv(c.args)...)
 			_ = pipe.Process(p.ctx, cmd) // queues only
 			cmds = append(cmds, cmd)
 		}
 		_, _ = pipe.Exec(p.ctx) // failures are read from each command
+		var done, failed int64
 		for i, c := range cmds {
-			raw, err := c.Result()
+			err := c.Err()
 			switch {
 			case err != nil && errors.Is(err, context.Canceled):
 				continue
 			case err != nil:
 				err = nodeError(q.node, err)
-			case len(raw) > 0 && raw[0] == '-':
-				err = &ReplyError{Msg: string(bytes.TrimRight(raw[1:], "\r\n"))}
+			case sinks[i].isErr:
+				err = &ReplyError{Msg: string(sinks[i].msg)}
 			}
-			p.finish(batch[i], err)
+			d, f := p.finish(batch[i], err)
+			done += d
+			failed += f
+		}
+		p.done.Add(done)
+		p.failed.Add(failed)
+		clear(batch) // drop the references to the arguments
+		av.clear()
+		select {
+		case q.free <- batch[:0]:
+		default:
 		}
 	}
 }
 
-// finish counts the answer of one command or part.
-func (p *Pipe) finish(c pipeCmd, err error) {
+// argvBuf converts the arguments of a batch for go-redis into buffers
+// reused from batch to batch, so that no command allocates for them.
+type argvBuf struct {
+	out  []any
+	hold []arg
+}
+
+// reset makes room for the arguments of batch. The buffers must not grow
+// while a batch is built: out points into hold.
+func (b *argvBuf) reset(batch []pipeCmd) {
+	n := 0
+	for _, c := range batch {
+		n += len(c.args)
+	}
+	if cap(b.hold) < n {
+		b.hold = make([]arg, 0, n)
+		b.out = make([]any, 0, n)
+	}
+	b.hold, b.out = b.hold[:0], b.out[:0]
+}
+
+// argv returns args converted, valid until the next reset.
+func (b *argvBuf) argv(args [][]byte) []any {
+	start := len(b.out)
+	for _, a := range args {
+		b.hold = append(b.hold, a)
+		b.out = append(b.out, &b.hold[len(b.hold)-1])
+	}
+	return b.out[start:len(b.out):len(b.out)]
+}
+
+// clear drops the references to the last batch's arguments.
+func (b *argvBuf) clear() {
+	clear(b.hold)
+	clear(b.out)
+}
+
+// replySink receives one raw reply, streamed by go-redis, and keeps only
+// whether it is an error and the error's text.
+type replySink struct {
+	n     int
+	isErr bool
+	msg   []byte
+}
+
+func (s *replySink) reset() { s.n, s.isErr, s.msg = 0, false, s.msg[:0] }
+
+// Write takes the next piece of the reply: the first is its first line.
+func (s *replySink) Write(b []byte) (int, error) {
+	if s.n == 0 && len(b) > 0 && b[0] == '-' {
+		s.isErr = true
+		s.msg = append(s.msg, bytes.TrimRight(b[1:], "\r\n")...)
+	}
+	s.n += len(b)
+	return len(b), nil
+}
+
+// finish reports the answer of one command or part, and returns what it
+// adds to Done and Errors: nothing for a part of a split command whose
+// other parts are still out.
+func (p *Pipe) finish(c pipeCmd, err error) (done, failed int64) {
 	if c.job != nil {
 		if err != nil {
 			c.job.err.CompareAndSwap(nil, &err)
 		}
 		if c.job.left.Add(-1) > 0 {
-			return
+			return 0, 0
 		}
 		if first := c.job.err.Load(); first != nil {
 			err = *first
 		}
 	}
 	if err != nil {
-		p.failed.Add(1)
 		if p.o.OnError != nil {
 			p.o.OnError(c.id, err)
 		}
+		return 1, 1
 	}
-	p.done.Add(1)
+	return 1, 0
 }

@@ -1,8 +1,10 @@
 package route
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 )
 
 // Route is where one command runs, as Router.Route finds it.
@@ -29,6 +31,12 @@ type Route struct {
 	// key arguments that cannot be valid. Do sends it to a live node, so
 	// that the answer is Redis's own error.
 	Anywhere bool
+
+	// A one-entry cache of the last command name looked up through this
+	// Route, for routing many commands in a row (Pipe).
+	lastName  []byte
+	lastCmd   *Command
+	lastTable *Table
 }
 
 // Route finds where args (args[0] is the command name) must run: the
@@ -42,68 +50,89 @@ type Route struct {
 // partitions and the command cannot be split; ErrNoLiveNode or a
 // *NodeError when the command table could not be read.
 func (r *Router) Route(ctx context.Context, args [][]byte) (Route, error) {
+	var rt Route
+	err := r.route(ctx, args, &rt)
+	return rt, err
+}
+
+// route is Route filling rt, whose slices it reuses.
+func (r *Router) route(ctx context.Context, args [][]byte, rt *Route) error {
+	*rt = Route{Keys: rt.Keys[:0], Pos: rt.Pos[:0], Parts: rt.Parts[:0], Partition: -1,
+		lastName: rt.lastName, lastCmd: rt.lastCmd, lastTable: rt.lastTable}
 	if len(args) == 0 {
-		return Route{}, errors.New("route: empty command")
+		return errors.New("route: empty command")
 	}
 	t, err := r.Table(ctx)
 	if err != nil {
-		return Route{}, err
+		return err
 	}
-	cmd, known := t.resolve(args)
+	var cmd *Command
+	known := true
+	if rt.lastTable == t && bytes.Equal(rt.lastName, args[0]) {
+		cmd = rt.lastCmd
+	} else {
+		cmd, known = t.resolve(args)
+		// Only plain commands: a subcommand depends on args[1] too.
+		if cmd != nil && known && len(cmd.Subcommands) == 0 && !strings.Contains(cmd.Name, "|") {
+			rt.lastName = append(rt.lastName[:0], args[0]...)
+			rt.lastCmd, rt.lastTable = cmd, t
+		}
+	}
 	if cmd == nil {
 		if cmd, err = r.learn(ctx, args[0]); err != nil {
-			return Route{}, err
+			return err
 		}
 		if cmd != nil {
 			cmd, known = r.table.Load().resolve(args)
 		}
 	}
-	rt := Route{Command: cmd, Partition: -1}
+	rt.Command = cmd
 	if cmd == nil || !known {
 		rt.Anywhere = true
-		return rt, nil
+		return nil
 	}
-	pos, res := cmd.keys(args, nil)
+	var res keyResult
+	rt.Pos, res = cmd.keys(args, rt.Pos)
 	switch res {
 	case keysInvalid:
 		rt.Anywhere = true
-		return rt, nil
+		return nil
 	case keysAsk:
+		rt.Pos = nil
 		if rt.Keys, err = r.getKeys(ctx, args); err != nil {
-			return rt, err
+			return err
 		}
 	default:
-		rt.Pos = pos
-		rt.Keys = make([][]byte, len(pos))
-		for i, p := range pos {
-			rt.Keys[i] = args[p]
+		for _, p := range rt.Pos {
+			rt.Keys = append(rt.Keys, args[p])
 		}
 	}
 	if len(rt.Keys) == 0 {
-		return rt, &noKeysError{command: string(args[0])}
+		return &noKeysError{command: string(args[0])}
 	}
-	rt.Parts = make([]int, len(rt.Keys))
 	cross := false
-	for i, k := range rt.Keys {
-		if rt.Parts[i], err = r.hash.Partition(k, r.n); err != nil {
-			return rt, err
+	for _, k := range rt.Keys {
+		p, err := r.hash.Partition(k, r.n)
+		if err != nil {
+			return err
 		}
-		cross = cross || rt.Parts[i] != rt.Parts[0]
+		rt.Parts = append(rt.Parts, p)
+		cross = cross || p != rt.Parts[0]
 	}
 	if !cross {
 		rt.Partition = rt.Parts[0]
-		return rt, nil
+		return nil
 	}
 	if rule, ok := splitRules[cmd.Name]; ok {
 		if !rule.fits(rt.Pos, len(args)) {
 			// Malformed (MSET with a key and no value): Redis rejects it.
 			rt.Anywhere = true
-			return rt, nil
+			return nil
 		}
 		rt.Split = true
-		return rt, nil
+		return nil
 	}
-	return rt, crossError(string(args[0]), rt.Keys, rt.Parts)
+	return crossError(string(args[0]), rt.Keys, rt.Parts)
 }
 
 // crossError describes keys whose partitions differ.

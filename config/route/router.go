@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ type Options struct {
 	ReadTimeout time.Duration
 	// PoolSize is the number of connections kept per node; 0 means 4.
 	PoolSize int
+	// Dialer, when set, opens the connections to nodes (a tunnel, a
+	// socket wrapper); nil means TCP with DialTimeout.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Router sends commands to the nodes of one cluster. Its methods are safe
@@ -185,6 +189,7 @@ func (r *Router) client(n config.Node) (*redis.Client, error) {
 		ReadTimeout:     r.opts.ReadTimeout,
 		WriteTimeout:    r.opts.DialTimeout,
 		PoolSize:        r.opts.PoolSize,
+		Dialer:          r.opts.Dialer,
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
@@ -201,7 +206,7 @@ func (r *Router) DoOn(ctx context.Context, n config.Node, args [][]byte) (Reply,
 	if err != nil {
 		return Reply{}, err
 	}
-	raw, err := c.DoRaw(ctx, anys(args)...).Result()
+	raw, err := c.DoRaw(ctx, argv(args)...).Result()
 	if err != nil {
 		return Reply{}, nodeError(n, err)
 	}
@@ -223,8 +228,9 @@ func (r *Router) DoOn(ctx context.Context, n config.Node, args [][]byte) (Reply,
 // (ErrNoKeys, ErrCrossPartition: nothing was sent) or a *NodeError. When a
 // split command fails on one node the other parts may have run.
 func (r *Router) Do(ctx context.Context, args [][]byte) (Reply, error) {
-	rt, err := r.Route(ctx, args)
-	if err != nil {
+	rt := routePool.Get().(*Route)
+	defer routePool.Put(rt)
+	if err := r.route(ctx, args, rt); err != nil {
 		return Reply{}, err
 	}
 	switch {
@@ -236,6 +242,9 @@ func (r *Router) Do(ctx context.Context, args [][]byte) (Reply, error) {
 	return r.DoOn(ctx, r.masters[rt.Partition], args)
 }
 
+// routePool recycles the Routes of Do, whose slices are reused.
+var routePool = sync.Pool{New: func() any { return new(Route) }}
+
 // liveNode returns the node the command table was read from (the first
 // node that answered), or partition 0's master before that.
 func (r *Router) liveNode() config.Node {
@@ -245,11 +254,34 @@ func (r *Router) liveNode() config.Node {
 	return r.masters[0]
 }
 
-// anys converts arguments for go-redis.
-func anys(args [][]byte) []any {
-	out := make([]any, len(args))
+// arg is one command argument handed to go-redis by pointer: boxing a
+// pointer into an interface does not allocate, boxing a []byte does.
+type arg []byte
+
+// MarshalBinary returns the argument's bytes (go-redis writes them as a
+// bulk string).
+func (a *arg) MarshalBinary() ([]byte, error) { return *a, nil }
+
+// smallArgv holds the arguments of a short command in one allocation.
+type smallArgv struct {
+	out  [4]any
+	hold [4]arg
+}
+
+// argv converts arguments for go-redis with one allocation for up to four
+// arguments, two for more. The result refers to args' bytes.
+func argv(args [][]byte) []any {
+	var out []any
+	var hold []arg
+	if len(args) <= 4 {
+		s := new(smallArgv)
+		out, hold = s.out[:len(args)], s.hold[:len(args)]
+	} else {
+		out, hold = make([]any, len(args)), make([]arg, len(args))
+	}
 	for i, a := range args {
-		out[i] = a
+		hold[i] = a
+		out[i] = &hold[i]
 	}
 	return out
 }

@@ -45,7 +45,7 @@ func (s splitRule) fits(pos []int, argc int) bool {
 // split runs a command whose keys span partitions as one command per
 // partition, in parallel, and merges the replies. The first error reply
 // (in partition order) is the answer when a part fails in Redis.
-func (r *Router) split(ctx context.Context, rt Route, args [][]byte) (Reply, error) {
+func (r *Router) split(ctx context.Context, rt *Route, args [][]byte) (Reply, error) {
 	rule := splitRules[rt.Command.Name]
 	byPart := make(map[int][]int)
 	for i, p := range rt.Parts {

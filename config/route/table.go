@@ -277,24 +277,16 @@ func (t *Table) with(c *Command) *Table {
 // lookup finds name in m case-insensitively (m's keys are lower case)
 // without allocating for names of up to 64 bytes.
 func lookup(m map[string]*Command, name []byte) *Command {
-	if c, ok := m[string(name)]; ok {
-		return c
-	}
 	var buf [64]byte
 	if len(name) > len(buf) {
 		return m[strings.ToLower(string(name))]
 	}
 	l := buf[:len(name)]
-	changed := false
 	for i, c := range name {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
-			changed = true
 		}
 		l[i] = c
-	}
-	if !changed {
-		return nil
 	}
 	return m[string(l)]
 }

@@ -2,6 +2,7 @@ package route
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -195,5 +196,23 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Lookup allocates %v times", allocs)
+	}
+}
+
+func TestRouteCacheKeepsSubcommandsApart(t *testing.T) {
+	r, _ := testRouter(t, routetest.Options{Partitions: 2})
+	var rt Route
+	ctx := testContext(t)
+	for _, line := range []string{"OBJECT ENCODING k", "OBJECT HELP", "GET a", "get b", "OBJECT FREQ k", "XINFO STREAM s", "XINFO HELP"} {
+		if err := r.route(ctx, words(line), &rt); err != nil && !errors.Is(err, ErrNoKeys) {
+			t.Fatalf("%s: %v", line, err)
+		}
+		want := strings.ToLower(strings.Fields(line)[0])
+		if f := strings.Fields(line); want == "object" || want == "xinfo" {
+			want += "|" + strings.ToLower(f[1])
+		}
+		if rt.Command == nil || rt.Command.Name != want {
+			t.Errorf("%s routed as %v, want %s", line, rt.Command, want)
+		}
 	}
 }
