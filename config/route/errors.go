@@ -42,6 +42,7 @@ type NodeError struct {
 	Down bool
 }
 
+// Error names the node, its address and partition, and what failed.
 func (e *NodeError) Error() string {
 	where := e.Node.Addr()
 	if e.Node.Kind == config.Data {
@@ -87,6 +88,8 @@ type CrossPartitionError struct {
 	Partitions []int
 }
 
+// Error names the command, each partition with a key of it, and suggests
+// {hash tags}.
 func (e *CrossPartitionError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s refused, nothing was sent: its keys are in %d partitions (", strings.ToUpper(e.Command), len(e.Partitions))
@@ -124,6 +127,7 @@ type ReplyError struct {
 	Msg string // the error reply, e.g. "WRONGTYPE Operation against a key..."
 }
 
+// Error returns the error reply as Redis sent it.
 func (e *ReplyError) Error() string { return e.Msg }
 
 // defaultDialTimeout bounds a connection attempt to a node.

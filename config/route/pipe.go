@@ -93,12 +93,13 @@ func (r *Router) NewPipe(ctx context.Context, o PipeOptions) *Pipe {
 	return &Pipe{r: r, o: o, ctx: ctx, parts: make([]*pipeNode, r.n), nodes: make(map[string]*pipeNode)}
 }
 
-// Send routes args (args[0] is the command name) and queues the command.
-// The queued command refers to args: the caller must not modify them
-// afterwards. It returns a
-// Route error (ErrNoKeys, ErrCrossPartition: the command is not sent and
-// not counted), an error reading the command table, or the context's
-// error. Send waits while the command's node has Depth batches queued.
+// Send routes args (args[0] is the command name) as Do does and queues
+// the command; a split command's parts are queued for their nodes. The
+// queued command refers to args: the caller must not modify them
+// afterwards. Send returns a Route error (ErrNoKeys, ErrCrossPartition:
+// the command is not sent and not counted), an error reading the command
+// table, or the context's error. It waits while the command's node has
+// Depth full batches queued.
 func (p *Pipe) Send(id int64, args [][]byte) error {
 	if err := p.ctx.Err(); err != nil {
 		return err
