@@ -40,8 +40,10 @@ import (
 //   - go-redis-direct: plain go-redis pipelines (batches of 1000, one
 //     connection per node) straight to each key's node, the partitions
 //     computed before the clock starts;
-//   - go-redis-via-twemproxy: the same go-redis code with 16 connections
-//     to twemproxy.
+//   - go-redis-via-twemproxy-1x1000 and -16x100: the same go-redis code
+//     sending to twemproxy over 1 connection in batches of 1000, and over
+//     16 connections in batches of 100 (twemproxy slows down with 16 deep
+//     pipelines; these are its two best shapes here).
 //
 // twemproxy runs on loopback in front of the same 16 nodes with hash
 // crc32a (which is twine's default crc32), distribution modula and
@@ -116,10 +118,13 @@ func BenchmarkPipe16(b *testing.B) {
 		for i := range part {
 			part[i], _ = cl.Config.Partition([]byte(benchKey(i)))
 		}
-		return goRedisPipes(b, n, parts, func(p int) string { return cl.Servers[p].Addr }, nil, func(i int) int { return part[i] })
+		return goRedisPipes(b, n, parts, 1000, func(p int) string { return cl.Servers[p].Addr }, nil, func(i int) int { return part[i] })
 	})
-	variant("go-redis-via-twemproxy", func(b *testing.B) time.Duration {
-		return goRedisPipes(b, n, parts, func(int) string { return proxy.addr }, dialHelloShim, func(i int) int { return i % parts })
+	variant("go-redis-via-twemproxy-1x1000", func(b *testing.B) time.Duration {
+		return goRedisPipes(b, n, 1, 1000, func(int) string { return proxy.addr }, dialHelloShim, func(int) int { return 0 })
+	})
+	variant("go-redis-via-twemproxy-16x100", func(b *testing.B) time.Duration {
+		return goRedisPipes(b, n, 16, 100, func(int) string { return proxy.addr }, dialHelloShim, func(i int) int { return i % 16 })
 	})
 }
 
@@ -265,10 +270,10 @@ func runTwinePipe(b *testing.B, input, cache string, args ...string) time.Durati
 
 // goRedisPipes sends the SETs then the GETs of n keys from conns
 // goroutines, each with its own go-redis client to addr(goroutine)
-// (through dialer when not nil) and pipelines of 1000; key i goes to
-// goroutine of(i). It returns the CPU
+// (through dialer when not nil) and pipelines of batch commands; key i
+// goes to goroutine of(i). It returns the CPU
 // time this process used meanwhile.
-func goRedisPipes(b *testing.B, n, conns int, addr func(int) string, dialer func(context.Context, string, string) (net.Conn, error), of func(int) int) time.Duration {
+func goRedisPipes(b *testing.B, n, conns, batch int, addr func(int) string, dialer func(context.Context, string, string) (net.Conn, error), of func(int) int) time.Duration {
 	keys := make([][]int, conns)
 	for i := range n {
 		g := of(i)
@@ -289,7 +294,7 @@ func goRedisPipes(b *testing.B, n, conns int, addr func(int) string, dialer func
 	var wg sync.WaitGroup
 	errs := make([]error, conns)
 	for g := range conns {
-		wg.Go(func() { errs[g] = pipeKeys(clients[g], keys[g]) })
+		wg.Go(func() { errs[g] = pipeKeys(clients[g], keys[g], batch) })
 	}
 	wg.Wait()
 	used := cpuTime() - start
@@ -299,10 +304,9 @@ func goRedisPipes(b *testing.B, n, conns int, addr func(int) string, dialer func
 	return used
 }
 
-// pipeKeys SETs then GETs keys through c in pipelines of 1000.
-func pipeKeys(c *redis.Client, keys []int) error {
+// pipeKeys SETs then GETs keys through c in pipelines of batch commands.
+func pipeKeys(c *redis.Client, keys []int, batch int) error {
 	ctx := context.Background()
-	const batch = 1000
 	for _, get := range []bool{false, true} {
 		for at := 0; at < len(keys); at += batch {
 			pipe := c.Pipeline()
