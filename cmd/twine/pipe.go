@@ -165,8 +165,8 @@ func (c *cli) runPipe(ctx context.Context) error {
 // fails) stop the feed.
 func (c *cli) feed(p *route.Pipe, rep *pipeReport) error {
 	in := bufio.NewReaderSize(c.stdin, 1<<20)
-	var ar arena    // the arguments' memory
-	var long []byte // a line longer than the reader's buffer
+	var ap argParser // Send copies what it keeps, so one buffer serves every line
+	var long []byte  // a line longer than the reader's buffer
 	for line := int64(1); ; line++ {
 		b, err := in.ReadSlice('\n')
 		for errors.Is(err, bufio.ErrBufferFull) {
@@ -181,7 +181,7 @@ func (c *cli) feed(p *route.Pipe, rep *pipeReport) error {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 		if len(b) > 0 {
-			args, perr := ar.splitArgs(b)
+			args, perr := ap.split(b)
 			switch {
 			case perr != nil:
 				rep.refuse(line, perr)

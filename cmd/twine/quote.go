@@ -17,60 +17,31 @@ var (
 //
 // The arguments share one new buffer; they do not alias line.
 func splitArgs(line []byte) ([][]byte, error) {
-	return new(arena).splitArgs(line)
+	return new(argParser).split(line)
 }
 
-// arena hands out the memory of parsed arguments from large chunks, so
-// that parsing a line does not allocate. What it returned stays valid
-// (and is never reused): a chunk is freed by the garbage collector once no
-// argument in it is referenced.
-type arena struct {
-	buf     []byte   // the rest of the current byte chunk
-	hdr     [][]byte // the rest of the current header chunk
-	scratch [][]byte // the arguments of the line being parsed
+// argParser splits lines as splitArgs does into buffers it reuses: the
+// arguments of one line are valid until the next call.
+type argParser struct {
+	buf  []byte
+	args [][]byte
 }
 
-// arenaChunk is the size of a chunk of argument bytes.
-const arenaChunk = 64 << 10
-
-// bytes returns an empty slice with room for n bytes.
-func (a *arena) bytes(n int) []byte {
-	if cap(a.buf) < n {
-		a.buf = make([]byte, 0, max(arenaChunk, n))
+// split is splitArgs into p's buffers.
+func (p *argParser) split(line []byte) ([][]byte, error) {
+	if cap(p.buf) < len(line) {
+		p.buf = make([]byte, 0, max(len(line), 4096))
 	}
-	return a.buf[:0:n]
-}
-
-// take marks the first n bytes of the last bytes() as used.
-func (a *arena) take(n int) { a.buf = a.buf[n:n:cap(a.buf)] }
-
-// headers returns a copy of args in arena memory.
-func (a *arena) headers(args [][]byte) [][]byte {
-	if len(args) == 0 {
-		return nil
-	}
-	if cap(a.hdr) < len(args) {
-		a.hdr = make([][]byte, max(arenaChunk/64, len(args)))
-	}
-	h := a.hdr[:len(args):len(args)]
-	copy(h, args)
-	a.hdr = a.hdr[len(args):cap(a.hdr)]
-	return h
-}
-
-// splitArgs is splitArgs with the arguments' memory from a.
-func (a *arena) splitArgs(line []byte) ([][]byte, error) {
-	buf := a.bytes(len(line))
-	args := a.scratch[:0]
-	defer func() { a.scratch = args[:0] }()
+	buf := p.buf[:0]
+	args := p.args[:0]
+	defer func() { p.args = args[:0] }()
 	i, n := 0, len(line)
 	for {
 		for i < n && isSpace(line[i]) {
 			i++
 		}
 		if i == n {
-			a.take(len(buf))
-			return a.headers(args), nil
+			return args, nil
 		}
 		start := len(buf)
 		inDouble, inSingle := false, false

@@ -67,6 +67,39 @@ type pipeNode struct {
 	pending []pipeCmd
 	ch      chan []pipeCmd // full batches, to the node's goroutine
 	free    chan []pipeCmd // sent batches, back for reuse
+	// The node's copies of queued arguments, contiguous, so that its
+	// goroutine reads them in order rather than scattered among the other
+	// nodes' commands.
+	bytes []byte   // the rest of the current chunk of argument bytes
+	hdrs  [][]byte // the rest of the current chunk of argument headers
+}
+
+// copyChunk is the size of a node's chunk of argument bytes.
+const copyChunk = 64 << 10
+
+// copyArgs returns a copy of args in q's chunks. A chunk is never reused:
+// the garbage collector frees it when its commands are done.
+func (q *pipeNode) copyArgs(args [][]byte) [][]byte {
+	size := 0
+	for _, a := range args {
+		size += len(a)
+	}
+	if cap(q.bytes) < size {
+		q.bytes = make([]byte, 0, max(copyChunk, size))
+	}
+	if cap(q.hdrs) < len(args) {
+		q.hdrs = make([][]byte, 0, max(copyChunk/32, len(args)))
+	}
+	out := q.hdrs[:len(args):len(args)]
+	q.hdrs = q.hdrs[len(args):len(args):cap(q.hdrs)]
+	b := q.bytes[:0:size]
+	q.bytes = q.bytes[size:size:cap(q.bytes)]
+	for i, a := range args {
+		start := len(b)
+		b = append(b, a...)
+		out[i] = b[start:len(b):len(b)]
+	}
+	return out
 }
 
 // pipeCmd is one queued command, or one part of a split command.
@@ -93,10 +126,9 @@ func (r *Router) NewPipe(ctx context.Context, o PipeOptions) *Pipe {
 	return &Pipe{r: r, o: o, ctx: ctx, parts: make([]*pipeNode, r.n), nodes: make(map[string]*pipeNode)}
 }
 
-// Send routes args (args[0] is the command name) as Do does and queues
-// the command; a split command's parts are queued for their nodes. The
-// queued command refers to args: the caller must not modify them
-// afterwards. Send returns a Route error (ErrNoKeys, ErrCrossPartition:
+// Send routes args (args[0] is the command name) as Do does and queues a
+// copy of the command; a split command's parts are queued for their nodes.
+// The caller may reuse args once Send returns. Send returns a Route error (ErrNoKeys, ErrCrossPartition:
 // the command is not sent and not counted), an error reading the command
 // table, or the context's error. It waits while the command's node has
 // Depth full batches queued.
@@ -167,6 +199,7 @@ func (p *Pipe) node(n config.Node) *pipeNode {
 // queue appends cmd to q's pending batch, handing the batch to q's
 // goroutine when full. counted is added to Sent.
 func (p *Pipe) queue(q *pipeNode, cmd pipeCmd, counted int64) error {
+	cmd.args = q.copyArgs(cmd.args)
 	q.pending = append(q.pending, cmd)
 	p.accepted += counted
 	if p.accepted&255 == 0 {

@@ -222,3 +222,28 @@ func TestPipeCancel(t *testing.T) {
 		t.Errorf("stats after cancel %+v", st)
 	}
 }
+
+func TestPipeCopiesArguments(t *testing.T) {
+	r, c := testRouter(t, routetest.Options{Partitions: 3})
+	p := r.NewPipe(testContext(t), PipeOptions{Batch: 7})
+	args := [][]byte{[]byte("SET"), nil, nil}
+	var key, value []byte
+	for i := range 100 {
+		key = strconv.AppendInt(append(key[:0], "copy:"...), int64(i), 10)
+		value = strconv.AppendInt(append(value[:0], "v"...), int64(i), 10)
+		args[1], args[2] = key, value
+		if err := p.Send(int64(i), args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := p.Close(); st.Done != 100 || st.Errors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	for i := range 100 {
+		k := fmt.Sprintf("copy:%d", i)
+		part, _ := c.Config.Partition([]byte(k))
+		if got, err := c.Client(t, part).Get(context.Background(), k).Result(); err != nil || got != fmt.Sprintf("v%d", i) {
+			t.Errorf("%s = %q, %v", k, got, err)
+		}
+	}
+}
