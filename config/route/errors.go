@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twine/twine/config"
+	"github.com/twine/twine/config/hash"
 )
 
 // Sentinel errors, for errors.Is. The errors returned carry the details.
@@ -101,13 +102,36 @@ func (e *CrossPartitionError) Error() string {
 	}
 	b.WriteString("); only MGET, MSET, DEL, UNLINK, EXISTS and TOUCH are split across partitions. ")
 	b.WriteString("Keys used together must share a {hash tag}, e.g. ")
-	for i, k := range e.Keys[:min(len(e.Keys), 2)] {
+	for i, k := range sharedTag(e.Keys[:min(len(e.Keys), 2)]) {
 		if i > 0 {
 			b.WriteString(" and ")
 		}
-		fmt.Fprintf(&b, "%q", "{tag}"+k)
+		fmt.Fprintf(&b, "%q", k)
 	}
 	return b.String()
+}
+
+// sharedTag rewrites keys to share one hash tag: the tag of the first key
+// that has one, else "tag". A key's own tag is replaced; a key without one
+// gets the tag in front.
+func sharedTag(keys []string) []string {
+	tag := "tag"
+	for _, k := range keys {
+		if t := hash.Tag([]byte(k)); len(t) != len(k) {
+			tag = string(t)
+			break
+		}
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if t := hash.Tag([]byte(k)); len(t) != len(k) {
+			open := strings.IndexByte(k, '{')
+			out[i] = k[:open+1] + tag + k[open+1+len(t):]
+		} else {
+			out[i] = "{" + tag + "}" + k
+		}
+	}
+	return out
 }
 
 // Is reports whether target is ErrCrossPartition.

@@ -325,3 +325,17 @@ func TestBlockingCommandWithoutReadTimeout(t *testing.T) {
 		t.Fatal("BLPOP did not return after RPUSH")
 	}
 }
+
+func TestSharedTagSuggestion(t *testing.T) {
+	for _, tt := range []struct{ keys, want []string }{
+		{[]string{"a", "b"}, []string{"{tag}a", "{tag}b"}},
+		{[]string{"{user:1}.name", "other"}, []string{"{user:1}.name", "{user:1}other"}},
+		{[]string{"x", "{u2}.mail"}, []string{"{u2}x", "{u2}.mail"}},
+		{[]string{"{a}1", "pre{b}post"}, []string{"{a}1", "pre{a}post"}},
+		{[]string{"{}x", "y"}, []string{"{tag}{}x", "{tag}y"}},
+	} {
+		if got := sharedTag(tt.keys); !slices.Equal(got, tt.want) {
+			t.Errorf("sharedTag(%q) = %q, want %q", tt.keys, got, tt.want)
+		}
+	}
+}
