@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/config/route"
+)
+
+// summed are the commands whose integer answers -all also adds up.
+var summed = map[string]bool{"dbsize": true, "publish": true, "spublish": true}
+
+// destructive are the commands -all asks about first.
+var destructive = map[string]bool{"flushall": true, "flushdb": true, "shutdown": true}
+
+// errNotConfirmed is returned when the operator did not confirm.
+var errNotConfirmed = errors.New("not confirmed, nothing was sent")
+
+// runAll runs args on every partition's master in parallel and prints each
+// answer, every line prefixed by the node's name, in partition order.
+func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error {
+	name := strings.ToLower(string(args[0]))
+	masters := make([]config.Node, r.Partitions())
+	for p := range masters {
+		masters[p] = r.Master(p)
+	}
+	if destructive[name] && !c.o.yes {
+		if err := c.confirm(fmt.Sprintf("%s on all %d masters of %s", strings.ToUpper(name), len(masters), r.Cluster().File())); err != nil {
+			return err
+		}
+	}
+	replies := make([]route.Reply, len(masters))
+	errs := make([]error, len(masters))
+	var wg sync.WaitGroup
+	for i, n := range masters {
+		wg.Go(func() { replies[i], errs[i] = r.DoOn(ctx, n, args) })
+	}
+	wg.Wait()
+
+	raw := c.rawOutput()
+	forceRaw := alwaysRaw(c.o.args)
+	failed := false
+	sum, sumOK := int64(0), summed[name]
+	var out bytes.Buffer
+	for i, n := range masters {
+		if errs[i] != nil {
+			failed = true
+			sumOK = false
+			fmt.Fprintf(c.stderr, "twine: %v\n", errs[i])
+			continue
+		}
+		rep := replies[i]
+		if rep.Kind != route.Int {
+			sumOK = false
+		}
+		sum += rep.Int
+		if rep.Kind == route.Error {
+			failed = true
+			if raw {
+				fmt.Fprintf(c.stderr, "%s: (error) %s\n", n.Name, rep.Str)
+				continue
+			}
+		}
+		prefixLines(&out, n.Name+": ", formatReply(rep, raw || forceRaw))
+	}
+	if sumOK {
+		prefixLines(&out, "total: ", formatReply(route.IntReply(sum), raw))
+	}
+	if _, err := c.stdout.Write(out.Bytes()); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("interrupted: %w", ctx.Err())}
+	}
+	if failed {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
+
+// prefixLines writes text with prefix before each of its lines (a CR
+// before a line's end is dropped).
+func prefixLines(w *bytes.Buffer, prefix string, text []byte) {
+	for line := range bytes.Lines(text) {
+		w.WriteString(prefix)
+		w.Write(bytes.TrimRight(line, "\r\n"))
+		w.WriteByte('\n')
+	}
+}
+
+// confirm asks the operator, on a terminal, to type yes before what. When
+// stdin is not a terminal it refuses: -yes is needed.
+func (c *cli) confirm(what string) error {
+	if !isTerminal(c.stdin) {
+		return usageError("%s: stdin is not a terminal to confirm on; add -yes to go ahead", what)
+	}
+	fmt.Fprintf(c.stderr, "%s: type yes to go ahead: ", what)
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		if err == nil {
+			err = errNotConfirmed
+		} else {
+			err = fmt.Errorf("%w: %w", errNotConfirmed, err)
+		}
+		return &exitError{code: exitFailure, err: err}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// options are twine's parsed flags; args is the command.
+type options struct {
+	config     string
+	partition  int // -1: not given
+	node       string
+	all        bool
+	yes        bool
+	raw        bool
+	noRaw      bool
+	hashKey    string
+	hashSet    bool // -hash was given (the key may be "")
+	partitions int  // 0: not given
+	given      map[string]bool
+	nodes      bool
+	pipe       bool
+	version    bool
+	args       []string
+}
+
+const usageHead = `Usage:
+  twine [-config F] [-raw|-no-raw] COMMAND [ARG...]
+                    run a Redis command on the partition owning its keys
+  twine -partition N | -node NAME | -all [-yes] COMMAND [ARG...]
+                    run it on partition N's master, on one node, or on every
+                    master (each answer prefixed by the node's name)
+  twine -pipe [-partition N | -node NAME] < FILE
+                    send commands from stdin, one per line, pipelined
+  twine -hash KEY [-partitions N]   print the partition of KEY
+  twine -nodes                      print the partition -> node map
+  twine -version
+
+The config is -config, else $TWINE_CONFIG, else ` + DefaultConfig + `.
+Arguments are quoted as for redis-cli in -pipe input: "double quotes"
+with \n \t \xHH escapes, or 'single quotes'.
+
+Flags:
+`
+
+// parseFlags parses args. Flags stop at the first non-flag argument: the
+// command, whose own arguments may start with '-'.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{partition: -1}
+	fs := flag.NewFlagSet("twine", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "the cluster's twine.conf (default $TWINE_CONFIG, else "+DefaultConfig+")")
+	fs.IntVar(&o.partition, "partition", -1, "run on the master of partition `N`")
+	fs.StringVar(&o.node, "node", "", "run on the node `NAME` (any node of the config)")
+	fs.BoolVar(&o.all, "all", false, "run on every partition's master")
+	fs.BoolVar(&o.yes, "yes", false, "do not ask before FLUSHALL, FLUSHDB or SHUTDOWN with -all")
+	fs.BoolVar(&o.raw, "raw", false, "print replies raw, one value per line (the default when stdout is not a terminal)")
+	fs.BoolVar(&o.noRaw, "no-raw", false, "print replies typed and quoted, as on a terminal")
+	fs.Func("hash", "print the partition of `KEY` and exit", func(s string) error {
+		o.hashKey, o.hashSet = s, true
+		return nil
+	})
+	fs.IntVar(&o.partitions, "partitions", 0, "with -hash: the number of partitions `N` (then no config is needed)")
+	fs.BoolVar(&o.nodes, "nodes", false, "print the partition -> node map and exit")
+	fs.BoolVar(&o.pipe, "pipe", false, "read commands from stdin, one per line, and pipeline them")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, &exitError{code: 0}
+		}
+		return o, &exitError{code: exitUsage}
+	}
+	o.args = fs.Args()
+	o.given = make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { o.given[f.Name] = true })
+	return o, o.check()
+}
+
+// check rejects flag combinations that make no sense.
+func (o *options) check() error {
+	modes := 0
+	for _, on := range []bool{o.hashSet, o.nodes, o.pipe, o.version} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageError("-hash, -nodes, -pipe and -version exclude each other")
+	}
+	targets := 0
+	for _, on := range []bool{o.given["partition"], o.given["node"], o.all} {
+		if on {
+			targets++
+		}
+	}
+	switch {
+	case targets > 1:
+		return usageError("-partition, -node and -all exclude each other")
+	case o.given["partition"] && o.partition < 0:
+		return usageError("-partition %d: partitions are numbered from 0", o.partition)
+	case o.given["node"] && o.node == "":
+		return usageError("-node needs a node name")
+	case o.raw && o.noRaw:
+		return usageError("-raw and -no-raw exclude each other")
+	case o.given["partitions"] && !o.hashSet:
+		return usageError("-partitions goes with -hash")
+	case o.given["partitions"] && o.partitions < 1:
+		return usageError("-partitions %d: must be at least 1", o.partitions)
+	case o.yes && !o.all:
+		return usageError("-yes goes with -all")
+	case modes == 1 && len(o.args) > 0:
+		return usageError("unexpected argument %q", o.args[0])
+	case (o.hashSet || o.nodes || o.version) && targets > 0:
+		return usageError("-partition, -node and -all go with a command or -pipe")
+	case o.pipe && o.all:
+		return usageError("-all does not go with -pipe")
+	case modes == 0 && len(o.args) == 0:
+		return usageError("no command given (twine -help shows the usage)")
+	}
+	return nil
+}
