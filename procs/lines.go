@@ -11,6 +11,7 @@ import (
 
 const (
 	maxLineBytes = 64 * 1024 // longer lines are cut to this length
+	lineBufBytes = 4 * 1024  // the reader's buffer; longer lines are gathered
 	tailLines    = 50        // lines kept for Tail
 )
 
@@ -47,20 +48,32 @@ func lineLevel(line string, stderr bool) (hclog.Level, string) {
 // readLines calls fn for each line of r, without its line ending. A line
 // longer than maxLineBytes is passed cut, with cut set, and the rest of it
 // is skipped. A last line without a newline is passed too. readLines never
-// holds more than maxLineBytes of a line in memory.
+// holds more than maxLineBytes of a line in memory, and only a small
+// buffer while lines are short (a host runs hundreds of these readers).
 func readLines(r io.Reader, fn func(line string, cut bool)) {
-	br := bufio.NewReaderSize(r, maxLineBytes)
+	br := bufio.NewReaderSize(r, lineBufBytes)
+	var long []byte // a line longer than the buffer, being gathered
 	for {
 		b, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			fn(string(b), true)
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
+			if len(long)+len(b) >= maxLineBytes {
+				long = append(long, b[:maxLineBytes-len(long)]...)
+				fn(string(long), true)
+				long = long[:0]
+				for err == bufio.ErrBufferFull {
+					_, err = br.ReadSlice('\n')
+				}
+				if err != nil {
+					return
+				}
+				continue
 			}
-			if err != nil {
-				return
-			}
+			long = append(long, b...)
 			continue
+		}
+		if len(long) > 0 {
+			b = append(long, b...)
+			long = long[:0]
 		}
 		if len(b) > 0 {
 			line := strings.TrimSuffix(string(b), "\n")

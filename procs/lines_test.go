@@ -40,14 +40,15 @@ func TestParseRedisLine(t *testing.T) {
 
 func TestReadLines(t *testing.T) {
 	long := strings.Repeat("y", maxLineBytes)
-	in := "a\r\nb\n\n" + long + "zzz\nafter\n" + long + "\nlast"
+	mid := strings.Repeat("m", 3*lineBufBytes+17) // longer than the buffer, not cut
+	in := "a\r\nb\n\n" + long + "zzz\nafter\n" + long + "\n" + mid + "\r\nlast"
 	type line struct {
 		s   string
 		cut bool
 	}
 	var got []line
 	readLines(strings.NewReader(in), func(s string, cut bool) { got = append(got, line{s, cut}) })
-	want := []line{{"a", false}, {"b", false}, {"", false}, {long, true}, {"after", false}, {long, true}, {"last", false}}
+	want := []line{{"a", false}, {"b", false}, {"", false}, {long, true}, {"after", false}, {long, true}, {mid, false}, {"last", false}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("readLines: got %d lines, want %d", len(got), len(want))
 		for i := range min(len(got), len(want)) {

@@ -153,6 +153,8 @@ func newAOFClient(addr, password string) *redis.Client {
 		PoolSize:              2,
 		MaxRetries:            -1,
 		DialerRetries:         1,
+		ReadBufferSize:        healthBufBytes,
+		WriteBufferSize:       healthBufBytes,
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},

@@ -21,6 +21,9 @@ type checkResult struct {
 	pid     int           // process_id the node reported, 0 if not asked or unknown
 }
 
+// healthBufBytes sizes the health client's read and write buffers.
+const healthBufBytes = 4096
+
 // newClient returns the PING client of one node incarnation: one dial per
 // check and no retries (a missed PING is information, not something to
 // hide), every wait bounded by the check timeout. Checks run one at a time,
@@ -41,6 +44,10 @@ func newClient(addr, password string, timeout time.Duration) *redis.Client {
 		PoolSize:              64,
 		MaxRetries:            -1,
 		DialerRetries:         1,
+		// PING and INFO replies are small; hundreds of nodes make the
+		// default 32 KiB buffers add up.
+		ReadBufferSize:  healthBufBytes,
+		WriteBufferSize: healthBufBytes,
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 // infoEvery is how often a watcher asks its node for INFO (role, memory,
 // persistence) besides the PINGs; a fresh incarnation is asked at its
 // first answer.
-const infoEvery = 5 * time.Second
+const infoEvery = 10 * time.Second
 
 // nodeInfo is what a watcher keeps of a node's INFO reply.
 type nodeInfo struct {

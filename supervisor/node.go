@@ -33,6 +33,9 @@ const (
 	// starved machine (hundreds of nodes starting on a few cores) needs
 	// seconds; killing those would only feed the storm.
 	startGrace = 15 * time.Second
+	// logPollEvery is how often an up node's log file is read for new
+	// lines (at every check while it is not up, and at its exit).
+	logPollEvery = 5 * time.Second
 	// missRetry is the pause before the check that follows a missed one.
 	missRetry = 100 * time.Millisecond
 	// adoptTimeout bounds the checks that accept a node left running by
@@ -101,6 +104,7 @@ type watcher struct {
 	logMark      int64
 	follower     *logFollower
 	infoAt       time.Time // when INFO was last asked for
+	logPolledAt  time.Time // when the node's log was last read
 
 	mu         sync.Mutex
 	status     NodeStatus
@@ -219,7 +223,10 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 		w.log.Warn("node did not stop in time; killing it", "stop_timeout", w.env.settings.StopTimeout)
 		_ = w.proc.Kill()
 	case w.proc != nil:
-		w.follower.poll()
+		if now := w.env.now(); now.Sub(w.logPolledAt) >= logPollEvery || w.state != Up {
+			w.follower.poll()
+			w.logPolledAt = now
+		}
 		*checking = true
 		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
 		identify := w.state == Starting // a spawned node's first answers
