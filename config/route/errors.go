@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,9 +76,19 @@ func nodeError(n config.Node, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
+	return &NodeError{Node: n, Err: err, Down: unreachable(err)}
+}
+
+// unreachable reports whether err means the node could not be reached or
+// stopped answering, as opposed to answering something wrong.
+func unreachable(err error) bool {
 	var reply redis.Error
-	down := !errors.As(err, &reply) || errors.Is(err, context.DeadlineExceeded)
-	return &NodeError{Node: n, Err: err, Down: down}
+	if errors.As(err, &reply) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // CrossPartitionError is the refusal of a command whose keys belong to

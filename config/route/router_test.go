@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twine/twine/config"
 	"github.com/twine/twine/config/route/routetest"
 	"github.com/twine/twine/procs/redistest"
 )
@@ -337,5 +340,60 @@ func TestSharedTagSuggestion(t *testing.T) {
 		if got := sharedTag(tt.keys); !slices.Equal(got, tt.want) {
 			t.Errorf("sharedTag(%q) = %q, want %q", tt.keys, got, tt.want)
 		}
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	opErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{opErr, true},
+		{fmt.Errorf("wrapped: %w", opErr), true},
+		{io.EOF, true},
+		{io.ErrUnexpectedEOF, true},
+		{context.DeadlineExceeded, true},
+		{errors.New("redis: can't parse reply"), false},
+		{ErrProtocol, false},
+	} {
+		if got := unreachable(tt.err); got != tt.want {
+			t.Errorf("unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestNotRedis(t *testing.T) {
+	// A port that answers, but not as Redis: an error naming the node,
+	// not "down".
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	cfg, err := config.Parse("twine.conf", []byte(fmt.Sprintf("web=data 0 127.0.0.1 %d 0\n", port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = r.DoOn(testContext(t), r.Master(0), words("PING"))
+	var ne *NodeError
+	if !errors.As(err, &ne) || ne.Node.Name != "web" || !strings.Contains(err.Error(), "node web (127.0.0.1:") {
+		t.Errorf("err = %v, want a NodeError naming web", err)
 	}
 }
