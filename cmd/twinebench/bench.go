@@ -19,12 +19,13 @@ type bench struct {
 	redis    string // absolute path of redis-server
 	twined   string // twined binary
 	duration time.Duration
+	keep     bool      // leave the clusters' directories in place
 	progress io.Writer // one line per trial
 }
 
 // startLimit bounds how long n nodes may take to answer after their
-// supervisor starts (monit starts about five nodes per second).
-func startLimit(n int) time.Duration { return 30*time.Second + time.Duration(n)*300*time.Millisecond }
+// supervisor starts (monit, on a loaded machine, starts a node in about half a second).
+func startLimit(n int) time.Duration { return 60*time.Second + time.Duration(n)*time.Second }
 
 // newCluster creates a cluster of n nodes for one scenario, with twined
 // settings ("name value") beyond the bench's own.
@@ -60,7 +61,7 @@ func (b *bench) session(ctx context.Context, sys system, n int, fn func(c *clust
 		return err
 	}
 	defer func() {
-		if rerr := c.remove(); err == nil && rerr != nil {
+		if rerr := b.remove(c); err == nil && rerr != nil {
 			err = rerr
 		}
 	}()
@@ -82,4 +83,12 @@ func (b *bench) session(ctx context.Context, sys system, n int, fn func(c *clust
 // logf writes one progress line.
 func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.progress, format+"\n", args...)
+}
+
+// remove deletes the cluster's directory unless -keep was given.
+func (b *bench) remove(c *cluster) error {
+	if b.keep {
+		return nil
+	}
+	return c.remove()
 }

@@ -30,7 +30,7 @@ func runFloor(ctx context.Context, b *bench, _ system, base result, trials int) 
 	if err != nil {
 		return nil, err
 	}
-	defer c.remove()
+	defer b.remove(c)
 	if err := c.writeRedisConfs(false); err != nil {
 		return nil, err
 	}

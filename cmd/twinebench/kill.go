@@ -73,7 +73,8 @@ func replaceTrials(ctx context.Context, b *bench, c *cluster, r *result, trials 
 			c.saw(p.PID)
 			upSince[n.Name] = p.At
 			r.Samples = append(r.Samples, ms(p.At.Sub(t0)))
-			b.logf("%s %s: trial %d/%d node %s: %s", r.Metric, r.Supervisor, i+1, trials, n.Name, r.format(r.Samples[i]))
+			b.logf("%s %s: trial %d/%d node %s: %s (pid %d signalled at %s, pid %d answered)", r.Metric, r.Supervisor, i+1, trials, n.Name,
+				r.format(r.Samples[i]), old, t0.UTC().Format("15:04:05.000"), p.PID)
 			continue
 		}
 		r.Samples = append(r.Samples, math.Inf(1))

@@ -71,7 +71,7 @@ func launch(argv []string, logPath string) (*launched, error) {
 	case pid, ok := <-pids:
 		if !ok || pid <= 0 {
 			<-l.reaperDone
-			return nil, fmt.Errorf("launch %s: it did not start (see %s)", argv[0], logPath)
+			return nil, fmt.Errorf("launch %s: it did not start: %s", argv[0], tailFile(logPath, 3))
 		}
 		l.PID = pid
 		return l, nil
@@ -133,3 +133,13 @@ func (l *launched) finish(timeout time.Duration) error {
 // ReaperPID returns the reaper's PID: the parent of every orphan the
 // supervisor leaves.
 func (l *launched) ReaperPID() int { return l.reaper.Process.Pid }
+
+// tailFile returns the last n lines of a file, joined by " | ".
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}

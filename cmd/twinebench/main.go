@@ -63,6 +63,7 @@ type options struct {
 	twined     string
 	redis      string
 	json       bool
+	keep       bool
 }
 
 // run parses args, runs the scenarios and writes the tables (or JSON) to
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
 	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")
 	fs.BoolVar(&o.json, "json", false, "write the results as JSON")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs) and print its path")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1.\n\nFlags:")
 		fs.PrintDefaults()
@@ -109,12 +111,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.twined != "" {
+		if o.twined, err = exec.LookPath(o.twined); err != nil {
+			return fmt.Errorf("%w: -twined: %w", errUsage, err)
+		}
+		if o.twined, err = filepath.Abs(o.twined); err != nil {
+			return fmt.Errorf("%w: -twined: %w", errUsage, err)
+		}
+	}
 	tmp, err := os.MkdirTemp("", "twinebench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	b := &bench{tmp: tmp, redis: redis, twined: o.twined, duration: o.duration, progress: stderr}
+	if o.keep {
+		fmt.Fprintf(stderr, "keeping %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	b := &bench{tmp: tmp, redis: redis, twined: o.twined, duration: o.duration, keep: o.keep, progress: stderr}
 	rep := report{Command: commandLine(os.Args[0], args), Load: loadAverage(), CPUs: runtime.NumCPU()}
 	if !o.json {
 		fmt.Fprintf(stdout, "command: %s\nload average at start: %s (%d CPUs)\n", rep.Command, rep.Load, rep.CPUs)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
+	"os"
 	"strings"
 	"time"
 )
@@ -17,45 +17,86 @@ const (
 	// redis-server has bound its port but not yet entered its event loop
 	// waits for the PONG instead of missing it.
 	probeTimeout = 250 * time.Millisecond
-	// sweepPause separates two sweeps over the nodes not yet answering.
-	sweepPause = 2 * time.Millisecond
+	// sweepPause separates two looks at the pidfiles of the nodes not yet
+	// answering; blindEvery is how often such a node is probed while its
+	// pidfile is missing.
+	sweepPause = 5 * time.Millisecond
+	blindEvery = 100 * time.Millisecond
+	// startProbeTimeout bounds a probe of a starting node.
+	startProbeTimeout = time.Second
 )
 
-// waitAll probes every node of c until each has answered PONG, and
-// returns the time the last one did. It fails after limit, naming the
-// nodes still silent.
+// waitAll waits until every node of c has answered PONG and returns the
+// time the last one did. It fails after limit, naming the nodes still
+// silent.
+//
+// Probing a port nobody listens on costs about 40 µs of CPU, so probing
+// every node every few milliseconds would take a good part of a core from
+// the very start being measured. redis-server writes its pidfile just
+// after it binds its port, so waitAll looks at the pidfiles every
+// sweepPause (a stat costs a few µs) and probes a node once its pidfile is
+// there: the probe's connection waits in the listen backlog and reads the
+// PONG as soon as the server serves. A node whose pidfile is missing is
+// still probed every blindEvery.
 func waitAll(ctx context.Context, c *cluster, limit time.Duration) (time.Time, error) {
-	pending := slices.Clone(c.nodes)
+	type answer struct {
+		i   int
+		p   pong
+		err error
+	}
+	n := len(c.nodes)
+	answers := make(chan answer, n) // every probe can deliver without blocking
+	probing := make([]bool, n)
+	answered := make([]bool, n)
+	blind := make([]time.Time, n)
 	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(sweepPause)
+	defer tick.Stop()
 	var last time.Time
-	for {
-		next := pending[:0]
-		for _, n := range pending {
-			p, err := probe(n.Addr(), probeTimeout)
-			if err != nil {
-				next = append(next, n)
+	for left := n; left > 0; {
+		now := time.Now()
+		for i, node := range c.nodes {
+			if answered[i] || probing[i] {
 				continue
 			}
-			c.saw(p.PID)
-			if p.At.After(last) {
-				last = p.At
+			if _, err := os.Stat(c.conf.Files(node).Pidfile); err != nil {
+				if now.Sub(blind[i]) < blindEvery {
+					continue
+				}
+				blind[i] = now
 			}
+			probing[i] = true
+			go func(i int, addr string) {
+				p, err := probe(addr, startProbeTimeout)
+				answers <- answer{i, p, err}
+			}(i, node.Addr())
 		}
-		pending = next
-		if len(pending) == 0 {
-			return last, nil
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case a := <-answers:
+			probing[a.i] = false
+			if a.err == nil {
+				answered[a.i] = true
+				left--
+				c.saw(a.p.PID)
+				if a.p.At.After(last) {
+					last = a.p.At
+				}
+			}
+		case <-tick.C:
 		}
-		if time.Now().After(deadline) {
+		if left > 0 && time.Now().After(deadline) {
 			var names []string
-			for _, n := range pending[:min(len(pending), 8)] {
-				names = append(names, n.Name)
+			for i, node := range c.nodes {
+				if !answered[i] && len(names) < 8 {
+					names = append(names, node.Name)
+				}
 			}
-			return last, fmt.Errorf("%d of %d nodes not answering after %s: %s", len(pending), len(c.nodes), limit, strings.Join(names, " "))
-		}
-		if err := pause(ctx, sweepPause); err != nil {
-			return last, err
+			return last, fmt.Errorf("%d of %d nodes not answering after %s: %s", left, n, limit, strings.Join(names, " "))
 		}
 	}
+	return last, nil
 }
 
 // waitReplacement probes addr every `every` until a process other than
