@@ -6,7 +6,7 @@
 // same method, on free 127.0.0.1 ports in a temporary directory, and
 // leaves nothing running.
 //
-//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|coldstart|idle]
+//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|startfloor|coldstart|idle]
 //	    [-supervisor twined|monit|supervisord|all] [-n N] [-trials T]
 //	    [-duration 60s] [-twined PATH] [-redis-server PATH] [-json]
 package main
@@ -74,10 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, coldstart, idle, a comma-separated list, or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, a comma-separated list, or all")
 	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all")
-	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, coldstart 64, idle 256)")
-	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop 5, coldstart 5, floor 20)")
+	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256)")
+	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor and coldstart 5, floor 20)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
 	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
 	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")

@@ -24,7 +24,7 @@ type scenario struct {
 }
 
 // scenarios in the order -scenario all runs them.
-var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, coldstartScenario, idleScenario}
+var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, startFloorScenario, coldstartScenario, idleScenario}
 
 // parseScenarios parses -scenario: a comma-separated list of names, or
 // "all".
