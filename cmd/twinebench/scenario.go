@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// scenario is one measurement the bench makes.
+type scenario struct {
+	Name  string
+	Title string // the table's heading
+	Nodes int    // default cluster size
+	// Trials returns the default number of trials for n nodes.
+	Trials func(b *bench, n int) int
+	// Direct scenarios run redis-server without any supervisor.
+	Direct bool
+	// Run measures sys (nil when Direct) on base.Nodes nodes. It returns
+	// copies of base (scenario, supervisor, nodes and load filled in) with
+	// Metric, Unit, Samples, Limit and Target set, even when it fails part
+	// way.
+	Run func(ctx context.Context, b *bench, sys system, base result, trials int) ([]result, error)
+}
+
+// scenarios in the order -scenario all runs them.
+var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, startFloorScenario, coldstartScenario, idleScenario}
+
+// parseScenarios parses -scenario: a comma-separated list of names, or
+// "all".
+func parseScenarios(s string) ([]scenario, error) {
+	if s == "all" {
+		return scenarios, nil
+	}
+	var names []string
+	for _, sc := range scenarios {
+		names = append(names, sc.Name)
+	}
+	var out []scenario
+	for _, name := range strings.Split(s, ",") {
+		i := slices.Index(names, strings.TrimSpace(name))
+		if i < 0 {
+			return nil, fmt.Errorf("-scenario %q: want %s, a comma-separated list of them, or all", name, strings.Join(names, ", "))
+		}
+		out = append(out, scenarios[i])
+	}
+	return out, nil
+}
+
+// fixed returns a Trials function with a constant default.
+func fixed(n int) func(*bench, int) int { return func(*bench, int) int { return n } }
