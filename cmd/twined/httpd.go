@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -79,15 +78,8 @@ func newHTTPD(c *config.Cluster, sup *supervisor.Supervisor, m *metrics, log hcl
 
 // readToken reads the control token from a file; it must not be empty.
 func readToken(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read httpd-token-file: %w", err)
-	}
-	tok := bytes.TrimSpace(b)
-	if len(tok) == 0 {
-		return nil, fmt.Errorf("read httpd-token-file: %s is empty", path)
-	}
-	return tok, nil
+	tok, err := config.ReadSecret(path, "httpd-token-file")
+	return []byte(tok), err
 }
 
 // addr is the address the listener got.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,7 +81,7 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 	pw := o.Password
 	if pw == "" {
 		var err error
-		if pw, err = ReadPassword(c.Settings().RedisPasswordFile); err != nil {
+		if pw, err = c.Settings().RedisPassword(); err != nil {
 			return nil, err
 		}
 	}
@@ -118,23 +116,6 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 	return r, nil
 }
 
-// ReadPassword reads a redis password file as twined does: surrounding
-// white space is dropped, an empty file is an error, and path "" means no
-// password.
-func ReadPassword(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read redis-password-file: %w", err)
-	}
-	pw := strings.TrimSpace(string(b))
-	if pw == "" {
-		return "", fmt.Errorf("read redis-password-file: %s is empty", path)
-	}
-	return pw, nil
-}
 
 // Cluster returns the cluster the Router routes to.
 func (r *Router) Cluster() *config.Cluster { return r.cluster }

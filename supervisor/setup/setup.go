@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/templates"
@@ -109,18 +108,7 @@ func Render(c *config.Cluster, n config.Node, password string) ([]byte, error) {
 // `set redis-password-file`; "" when path is "". Surrounding white space is
 // dropped; an empty file is an error.
 func ReadPassword(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read redis-password-file: %w", err)
-	}
-	pw := strings.TrimSpace(string(b))
-	if pw == "" {
-		return "", fmt.Errorf("read redis-password-file: %s is empty", path)
-	}
-	return pw, nil
+	return config.ReadSecret(path, "redis-password-file")
 }
 
 // writeAtomic writes data to path through a temporary file in the same
