@@ -116,7 +116,6 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 	return r, nil
 }
 
-
 // Cluster returns the cluster the Router routes to.
 func (r *Router) Cluster() *config.Cluster { return r.cluster }
 
