@@ -71,30 +71,9 @@ type options struct {
 // its row and makes run return an error at the end; a missed target does
 // not.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, a comma-separated list, or all")
-	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all")
-	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256)")
-	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor and coldstart 5, floor 20)")
-	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
-	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
-	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")
-	fs.BoolVar(&o.json, "json", false, "write the results as JSON")
-	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs) and print its path")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
 	}
 	scs, err := parseScenarios(o.scenario)
 	if err != nil {
@@ -104,20 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if o.nodes < 0 || o.trials < 0 || o.duration < time.Second {
-		return fmt.Errorf("%w: -n and -trials must not be negative, -duration at least 1s", errUsage)
-	}
 	redis, err := findRedis(o.redis)
 	if err != nil {
 		return err
-	}
-	if o.twined != "" {
-		if o.twined, err = exec.LookPath(o.twined); err != nil {
-			return fmt.Errorf("%w: -twined: %w", errUsage, err)
-		}
-		if o.twined, err = filepath.Abs(o.twined); err != nil {
-			return fmt.Errorf("%w: -twined: %w", errUsage, err)
-		}
 	}
 	tmp, err := os.MkdirTemp("", "twinebench-")
 	if err != nil {
@@ -171,6 +139,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d measurements failed (see their notes)", failed)
 	}
 	return nil
+}
+
+// parseOptions parses the command line. Errors wrap errUsage, except
+// flag.ErrHelp for -h.
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, a comma-separated list, or all")
+	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all")
+	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256)")
+	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor and coldstart 5, floor 20)")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
+	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
+	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")
+	fs.BoolVar(&o.json, "json", false, "write the results as JSON")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs) and print its path")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	case o.nodes < 0 || o.trials < 0:
+		return o, fmt.Errorf("%w: -n and -trials must not be negative", errUsage)
+	case o.duration < time.Second:
+		return o, fmt.Errorf("%w: -duration must be at least 1s", errUsage)
+	}
+	if o.twined != "" {
+		p, err := exec.LookPath(o.twined)
+		if err == nil {
+			p, err = filepath.Abs(p)
+		}
+		if err != nil {
+			return o, fmt.Errorf("%w: -twined: %w", errUsage, err)
+		}
+		o.twined = p
+	}
+	return o, nil
 }
 
 // measureSystem runs one scenario against the named supervisor, building
