@@ -161,20 +161,20 @@ type Snapshot struct {
 	EventsDropped uint64 `json:"events_dropped"`
 }
 
-// hostStatus judges a host from its nodes: HALT when some partition served
-// here has no live node in the master role, DEGRADED when any node is not
-// up, else OK. A node stopped by the operator still counts as down.
-func hostStatus(nodes []NodeStatus) (HostStatus, int) {
+// hostStatus judges a host from its nodes and the partitions it serves
+// that have no live master: HALT when there are any, DEGRADED when any node
+// is not up, else OK. A node stopped by the operator still counts as down.
+func hostStatus(nodes []NodeStatus, masterless []int) (HostStatus, int) {
 	up := 0
 	for _, n := range nodes {
 		if n.State.Alive() {
 			up++
 		}
 	}
-	if _, masterless := (Snapshot{Nodes: nodes}).Partitions(); len(masterless) > 0 {
+	switch {
+	case len(masterless) > 0:
 		return Halt, up
-	}
-	if up < len(nodes) {
+	case up < len(nodes):
 		return Degraded, up
 	}
 	return OK, up

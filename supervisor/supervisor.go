@@ -225,8 +225,8 @@ func (s *Supervisor) Snapshot() Snapshot {
 		n.finish(snap.Time)
 		snap.Nodes = append(snap.Nodes, n)
 	}
-	snap.Status, snap.Up = hostStatus(snap.Nodes)
 	snap.PartitionCount, snap.Masterless = snap.Partitions()
+	snap.Status, snap.Up = hostStatus(snap.Nodes, snap.Masterless)
 	snap.EventsDropped = s.bus.dropped.Load()
 	return snap
 }

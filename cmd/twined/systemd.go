@@ -347,7 +347,7 @@ func statusLine(s supervisor.Snapshot, ready bool) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d/%d up", s.Status, s.Up, len(s.Nodes))
-	if ps := masterless(s.Nodes); s.Status == supervisor.Halt && len(ps) > 0 {
+	if _, ps := s.Partitions(); s.Status == supervisor.Halt && len(ps) > 0 {
 		word := "partition"
 		if len(ps) > 1 {
 			word = "partitions"
@@ -370,29 +370,3 @@ func statusLine(s supervisor.Snapshot, ready bool) string {
 	return b.String()
 }
 
-// masterless lists the partitions of nodes in which no live node is a
-// master, in order of first appearance.
-func masterless(nodes []supervisor.NodeStatus) []int {
-	var parts []int
-	served := map[int]bool{}
-	seen := map[int]bool{}
-	for _, n := range nodes {
-		if n.Partition < 0 {
-			continue
-		}
-		if !seen[n.Partition] {
-			seen[n.Partition] = true
-			parts = append(parts, n.Partition)
-		}
-		if n.State.Alive() && n.Role == "master" {
-			served[n.Partition] = true
-		}
-	}
-	var out []int
-	for _, p := range parts {
-		if !served[p] {
-			out = append(out, p)
-		}
-	}
-	return out
-}
