@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/config/route"
 )
@@ -76,10 +78,10 @@ func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error 
 		return err
 	}
 	if ctx.Err() != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("interrupted: %w", ctx.Err())}
+		return &mainutil.ExitError{Code: exitFailure, Err: fmt.Errorf("interrupted: %w", ctx.Err())}
 	}
 	if failed {
-		return &exitError{code: exitFailure}
+		return &mainutil.ExitError{Code: exitFailure}
 	}
 	return nil
 }
@@ -108,7 +110,7 @@ func (c *cli) confirm(what string) error {
 		} else {
 			err = fmt.Errorf("%w: %w", errNotConfirmed, err)
 		}
-		return &exitError{code: exitFailure, err: err}
+		return &mainutil.ExitError{Code: exitFailure, Err: err}
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/config/route"
 )
 
@@ -50,7 +52,7 @@ func (c *cli) runCommand(ctx context.Context) error {
 	case errors.Is(err, route.ErrNoKeys):
 		return usageError("%v: choose where it runs with -partition N, -node NAME or -all", err)
 	case err != nil && ctx.Err() != nil:
-		return &exitError{code: exitFailure, err: fmt.Errorf("interrupted: %w", ctx.Err())}
+		return &mainutil.ExitError{Code: exitFailure, Err: fmt.Errorf("interrupted: %w", ctx.Err())}
 	case err != nil:
 		return err
 	}
@@ -68,7 +70,7 @@ func (c *cli) print(reply route.Reply, forceRaw bool) error {
 		} else {
 			c.stdout.Write(formatReply(reply, false))
 		}
-		return &exitError{code: exitFailure}
+		return &mainutil.ExitError{Code: exitFailure}
 	}
 	_, err := c.stdout.Write(formatReply(reply, raw || forceRaw))
 	return err

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/twine/twine/cmd/internal/mainutil"
 )
 
 // options are twine's parsed flags; args is the command.
@@ -72,9 +74,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return o, &exitError{code: 0}
+			return o, &mainutil.ExitError{Code: 0}
 		}
-		return o, &exitError{code: exitUsage}
+		return o, &mainutil.ExitError{Code: exitUsage}
 	}
 	o.args = fs.Args()
 	o.given = make(map[string]bool)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/twine/twine/cmd/internal/mainutil"
 
 	"github.com/twine/twine/config/route"
 	"github.com/twine/twine/config/route/routetest"
@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	redis.SetLogger(quietLogger{})
+	mainutil.QuietRedis()
 	// The machine's own /etc/twine/twine.conf must not leak into tests.
 	dir, err := os.MkdirTemp("", "twine-test")
 	if err != nil {
@@ -51,7 +51,7 @@ func twine(t *testing.T, stdin string, args ...string) result {
 	defer cancel()
 	var out, errb bytes.Buffer
 	err := run(ctx, args, strings.NewReader(stdin), &out, &errb)
-	code := exitCode(err, &errb)
+	code := mainutil.ExitCode("twine", err, &errb)
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 

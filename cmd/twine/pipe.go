@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/config/route"
 )
 
@@ -150,11 +152,11 @@ func (c *cli) runPipe(ctx context.Context) error {
 
 	switch {
 	case ctx.Err() != nil:
-		return &exitError{code: exitFailure, err: fmt.Errorf("interrupted: %d commands not answered", st.Sent-st.Done)}
+		return &mainutil.ExitError{Code: exitFailure, Err: fmt.Errorf("interrupted: %d commands not answered", st.Sent-st.Done)}
 	case readErr != nil:
 		return readErr
 	case st.Errors+refused > 0:
-		return &exitError{code: exitFailure}
+		return &mainutil.ExitError{Code: exitFailure}
 	}
 	return nil
 }

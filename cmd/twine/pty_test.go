@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
@@ -87,7 +89,7 @@ func onTerminal(t *testing.T, typed string, args ...string) (string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := run(ctx, args, tm.tty, tm.tty, tm.tty)
-	code := exitCode(err, tm.tty)
+	code := mainutil.ExitCode("twine", err, tm.tty)
 	return tm.output(t), code
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/config"
 )
 
@@ -14,7 +16,7 @@ import (
 func runCheck(o options, stdout io.Writer) error {
 	c, demo, err := loadConfig(o.config)
 	if err != nil {
-		return &exitError{code: 1, err: err}
+		return &mainutil.ExitError{Code: 1, Err: err}
 	}
 	name := c.File()
 	if demo {

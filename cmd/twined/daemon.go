@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/twine/twine/alert"
@@ -33,7 +35,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	}
 	log, err := newLogger(o, c.Settings().LogLevel, stderr)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &mainutil.ExitError{Code: 2, Err: err}
 	}
 	host, err := resolveHost(c, o.host)
 	if err != nil {

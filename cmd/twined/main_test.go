@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/procs/redistest"
 )
 
@@ -45,7 +47,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, &out, &errb)
-	code := exitCode(err, &errb)
+	code := mainutil.ExitCode("twined", err, &errb)
 	return code, out.String(), errb.String()
 }
 

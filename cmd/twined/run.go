@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"slices"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/templates"
 )
@@ -78,14 +80,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return o, &exitError{code: 0}
+			return o, &mainutil.ExitError{Code: 0}
 		}
-		return o, &exitError{code: 2}
+		return o, &mainutil.ExitError{Code: 2}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "twined: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return o, &exitError{code: 2}
+		return o, &mainutil.ExitError{Code: 2}
 	}
 	modes := 0
 	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert} {
@@ -101,11 +103,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if modes > 1 {
 		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -stop, -start and -restart exclude each other")
-		return o, &exitError{code: 2}
+		return o, &mainutil.ExitError{Code: 2}
 	}
 	if !slices.Contains(append(slices.Clone(statusFormats), "html"), o.format) {
 		fmt.Fprintf(stderr, "twined: -format %q: want summary, list, json, xml or html\n", o.format)
-		return o, &exitError{code: 2}
+		return o, &mainutil.ExitError{Code: 2}
 	}
 	return o, nil
 }
@@ -116,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	silenceRedisLog()
+	mainutil.QuietRedis()
 	switch {
 	case o.version:
 		fmt.Fprintln(stdout, "twined", version())

@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/twine/twine/cmd/internal/mainutil"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twine/twine/config"
@@ -56,7 +58,7 @@ func daemonURL(c *config.Cluster) string {
 func runStatus(ctx context.Context, o options, stdout io.Writer) error {
 	c, _, err := loadConfig(o.config)
 	if err != nil {
-		return &exitError{code: exitUnknown, err: err}
+		return &mainutil.ExitError{Code: exitUnknown, Err: err}
 	}
 	base := daemonURL(c)
 	if o.format == "html" {
@@ -73,7 +75,7 @@ func runStatus(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	var snap supervisor.Snapshot
 	if err := json.Unmarshal(body, &snap); err != nil {
-		return &exitError{code: exitUnknown, err: fmt.Errorf("read status from %s: %w", base, err)}
+		return &mainutil.ExitError{Code: exitUnknown, Err: fmt.Errorf("read status from %s: %w", base, err)}
 	}
 	if o.format == "json" {
 		_, err = stdout.Write(body)
@@ -81,15 +83,15 @@ func runStatus(ctx context.Context, o options, stdout io.Writer) error {
 		err = writeStatus(stdout, snap, o.format)
 	}
 	if err != nil {
-		return &exitError{code: exitUnknown, err: err}
+		return &mainutil.ExitError{Code: exitUnknown, Err: err}
 	}
 	switch snap.Status {
 	case supervisor.OK:
 		return nil
 	case supervisor.Degraded:
-		return &exitError{code: exitDegraded}
+		return &mainutil.ExitError{Code: exitDegraded}
 	default:
-		return &exitError{code: exitHalt}
+		return &mainutil.ExitError{Code: exitHalt}
 	}
 }
 
@@ -123,11 +125,11 @@ func notAnswering(ctx context.Context, c *config.Cluster, o options, base string
 	host, err := resolveHost(c, o.host)
 	if err != nil {
 		fmt.Fprintf(stdout, "cannot ask the nodes directly: %v\n", err)
-		return &exitError{code: exitUnknown}
+		return &mainutil.ExitError{Code: exitUnknown}
 	}
 	fmt.Fprintf(stdout, "asking the nodes of host %s directly:\n", host)
 	pingNodes(ctx, c, host, stdout)
-	return &exitError{code: exitUnknown}
+	return &mainutil.ExitError{Code: exitUnknown}
 }
 
 // pingNodes PINGs every node of host in parallel and prints one aligned
@@ -188,7 +190,7 @@ func shortNetError(err error) error {
 func runControl(ctx context.Context, o options, stdout io.Writer) error {
 	c, _, err := loadConfig(o.config)
 	if err != nil {
-		return &exitError{code: exitUnknown, err: err}
+		return &mainutil.ExitError{Code: exitUnknown, Err: err}
 	}
 	base := daemonURL(c)
 	u := fmt.Sprintf("%s/control/%s?node=%s", base, o.action, url.QueryEscape(o.target))
@@ -196,27 +198,27 @@ func runControl(ctx context.Context, o options, stdout io.Writer) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &mainutil.ExitError{Code: 2, Err: err}
 	}
 	if f := c.Settings().HTTPDTokenFile; f != "" {
 		tok, err := readToken(f)
 		if err != nil {
-			return &exitError{code: exitUnknown, err: err}
+			return &mainutil.ExitError{Code: exitUnknown, Err: err}
 		}
 		req.Header.Set("Authorization", "Bearer "+string(tok))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return &exitError{code: exitUnknown, err: fmt.Errorf("%w at %s: %v", errNotAnswering, base, shortNetError(err))}
+		return &mainutil.ExitError{Code: exitUnknown, Err: fmt.Errorf("%w at %s: %v", errNotAnswering, base, shortNetError(err))}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	var reply controlReply
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusGatewayTimeout {
-		return &exitError{code: 1, err: fmt.Errorf("%s %s: %s", o.action, o.target, strings.TrimSpace(string(body)))}
+		return &mainutil.ExitError{Code: 1, Err: fmt.Errorf("%s %s: %s", o.action, o.target, strings.TrimSpace(string(body)))}
 	}
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&reply); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s %s: read answer: %w", o.action, o.target, err)}
+		return &mainutil.ExitError{Code: 1, Err: fmt.Errorf("%s %s: read answer: %w", o.action, o.target, err)}
 	}
 	failed := 0
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -234,7 +236,7 @@ func runControl(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	tw.Flush()
 	if failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%s: %d of %d nodes did not %s in time", o.action, failed, len(reply.Results), o.action)}
+		return &mainutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d of %d nodes did not %s in time", o.action, failed, len(reply.Results), o.action)}
 	}
 	return nil
 }

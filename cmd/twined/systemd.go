@@ -369,4 +369,3 @@ func statusLine(s supervisor.Snapshot, ready bool) string {
 	}
 	return b.String()
 }
-
