@@ -207,6 +207,14 @@ func runControl(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		req.Header.Set("Authorization", "Bearer "+string(tok))
 	}
+	if o.target == "all" {
+		// The answer comes when every node has changed: say what to expect.
+		how := "all at once"
+		if o.action == "restart" {
+			how = "one at a time, each waiting for the previous to answer"
+		}
+		fmt.Fprintf(stdout, "%s: every node of the host, %s; waiting for them...\n", o.action, how)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return &mainutil.ExitError{Code: exitUnknown, Err: fmt.Errorf("%w at %s: %v", errNotAnswering, base, shortNetError(err))}
