@@ -16,8 +16,8 @@ import (
 const confName = "twine.conf"
 
 // fixturePath is the original Twine's 64-partition config, shared by the
-// whole repository.
-const fixturePath = "../../shared/fixtures/original-64.twine.conf"
+// tests of this package (a copy lives in each package that needs it).
+const fixturePath = "testdata/original-64.twine.conf"
 
 // lines joins config lines with newlines.
 func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }

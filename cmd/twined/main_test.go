@@ -51,7 +51,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-const fixture = "../../../shared/fixtures/original-64.twine.conf"
+const fixture = "../../config/testdata/original-64.twine.conf"
 
 func copyFixture(t *testing.T) string {
 	t.Helper()

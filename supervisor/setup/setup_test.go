@@ -33,7 +33,7 @@ func writeConf(t *testing.T, text string) *config.Cluster {
 }
 
 func TestFixtureSetsUpBothHosts(t *testing.T) {
-	src, err := os.ReadFile("../../../shared/fixtures/original-64.twine.conf")
+	src, err := os.ReadFile("../../config/testdata/original-64.twine.conf")
 	if err != nil {
 		t.Fatalf("the original 64-partition fixture is needed: %v", err)
 	}
