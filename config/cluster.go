@@ -22,12 +22,18 @@ const (
 	Data Kind = iota
 	// Status nodes hold the cluster's own bookkeeping.
 	Status
+	// Sentinel nodes are Redis Sentinels (redis-server --sentinel), one per
+	// host, that watch the replicated sets and fail them over.
+	Sentinel
 )
 
 // String returns the kind as written in twine.conf.
 func (k Kind) String() string {
-	if k == Status {
+	switch k {
+	case Status:
 		return "status"
+	case Sentinel:
+		return "sentinel"
 	}
 	return "data"
 }
@@ -36,13 +42,13 @@ func (k Kind) String() string {
 type Node struct {
 	Name      string
 	Kind      Kind
-	Partition int // -1 for status nodes
+	Partition int // -1 for status and sentinel nodes
 	Host      string
 	Port      int
-	DB        int
-	// Member is the node's place in its partition's replica set, in file
-	// order: 0 is the initial master, 1 and up replicate it. Always 0 for
-	// status nodes.
+	DB        int // 0 for sentinels
+	// Member is the node's place in its replica set (its partition's data
+	// nodes, or the status nodes), in file order: 0 is the initial master,
+	// 1 and up replicate it. Always 0 for sentinels.
 	Member int
 	Line   int // line of twine.conf that defines the node
 }
@@ -59,6 +65,10 @@ func (n Node) InitialMaster() bool {
 	return n.Kind == Data && n.Member == 0
 }
 
+// Replicable reports whether the node holds data that replicates within
+// a set: data and status nodes, not sentinels.
+func (n Node) Replicable() bool { return n.Kind == Data || n.Kind == Status }
+
 // Cluster is a parsed, validated twine.conf. It is immutable: accessors
 // return copies, so a Cluster may be shared between goroutines freely.
 type Cluster struct {
@@ -69,6 +79,7 @@ type Cluster struct {
 	settings   Settings
 	set        []SetLine
 	hash       hash.Func
+	warnings   []string
 }
 
 // SetLines returns the `set` lines of the file as written, in order.
@@ -107,6 +118,30 @@ func (c *Cluster) NodesOn(host string) []Node {
 	var out []Node
 	for _, n := range c.nodes {
 		if n.Host == host {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// SetOf returns the replica set the node belongs to, initial master first:
+// its partition's data nodes, or every status node. A sentinel belongs to
+// no set (nil).
+func (c *Cluster) SetOf(n Node) []Node {
+	switch n.Kind {
+	case Data:
+		return c.ReplicaSet(n.Partition)
+	case Status:
+		return c.StatusNodes()
+	}
+	return nil
+}
+
+// StatusNodes returns the status nodes, initial master first.
+func (c *Cluster) StatusNodes() []Node {
+	var out []Node
+	for _, n := range c.nodes {
+		if n.Kind == Status {
 			out = append(out, n)
 		}
 	}

@@ -23,7 +23,7 @@ func dataLines(n int, skip ...int) []string {
 }
 
 func TestBadInput(t *testing.T) {
-	const nodeHint = `want NAME=data PARTITION HOST PORT DB, NAME=status HOST PORT DB, or set NAME VALUE`
+	const nodeHint = `want NAME=data PARTITION HOST PORT DB, NAME=status HOST PORT DB, NAME=sentinel HOST PORT, or set NAME VALUE`
 	const badName = `may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit`
 	const noData = "twine.conf: no data nodes: add lines like a4200=data 0 127.0.0.1 4200 0"
 	tests := []struct {
@@ -33,13 +33,13 @@ func TestBadInput(t *testing.T) {
 	}{
 		// Unknown lines.
 		{"unknown node type", lines("a=dta 0 localhost 4200 0"),
-			[]string{`twine.conf:1: unknown node type "dta": want data or status (did you mean data?)`}},
+			[]string{`twine.conf:1: unknown node type "dta": want data, status or sentinel (did you mean data?)`}},
 		{"unknown node type status", lines(nodeLine, "s=stats localhost 4201 0"),
-			[]string{`twine.conf:2: unknown node type "stats": want data or status (did you mean status?)`}},
+			[]string{`twine.conf:2: unknown node type "stats": want data, status or sentinel (did you mean status?)`}},
 		{"unknown node type no hint", lines(nodeLine, "r=replica 0 localhost 4201 0"),
-			[]string{`twine.conf:2: unknown node type "replica": want data or status`}},
+			[]string{`twine.conf:2: unknown node type "replica": want data, status or sentinel`}},
 		{"node type empty", lines(nodeLine, "r= 0 localhost 4201 0"),
-			[]string{`twine.conf:2: unknown node type "": want data or status`}},
+			[]string{`twine.conf:2: unknown node type "": want data, status or sentinel`}},
 		{"unknown setting", lines("set chek-interval 2s", nodeLine),
 			[]string{`twine.conf:1: unknown setting "chek-interval" (did you mean check-interval?)`}},
 		{"unknown setting no hint", lines(nodeLine, "set maxmemory 1gb"),
@@ -232,7 +232,7 @@ func TestAllErrorsReported(t *testing.T) {
 		"twine.conf:4: check-timeout 5s exceeds check-interval 1s",
 		`twine.conf:6: unknown setting "colour"`,
 		"twine.conf:8: node name a0 is already used on line 2",
-		`twine.conf:9: unknown node type "dat": want data or status (did you mean data?)`,
+		`twine.conf:9: unknown node type "dat": want data, status or sentinel (did you mean data?)`,
 		"twine.conf:10: s4280 listens on localhost:4280, the address of twined's status listener (the default; change it with set httpd HOST:PORT): move one of them",
 		"twine.conf: partitions must be 0..5: 2 is missing",
 	}

@@ -82,6 +82,10 @@ func TestFixtureOriginal64(t *testing.T) {
 		AlertAfter:            30 * time.Second,
 		AlertReminder:         time.Hour,
 		AlertGroup:            10 * time.Second,
+		Cluster:               "twine",
+		SentinelDownAfter:     5 * time.Second,
+		FailoverTimeout:       30 * time.Second,
+		MinReplicasMaxLag:     10 * time.Second,
 	}
 	if got := c.Settings(); !equalSettings(got, want) {
 		t.Errorf("Settings():\n got %+v\nwant %+v", got, want)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -118,10 +119,17 @@ func checkCluster(t *testing.T, c *config.Cluster, nlines int, data []byte) {
 			t.Errorf("node name %q used twice", node.Name)
 		}
 		names[node.Name] = true
-		addr := node.Addr()
-		if config.IsLoopback(node.Host) {
-			addr = fmt.Sprintf("loopback:%d", node.Port)
+		// The default loopback names share a socket; 127.0.0.2 and the
+		// like are hosts of their own; names are case-insensitive.
+		host := strings.ToLower(node.Host)
+		if ip := net.ParseIP(host); ip != nil {
+			host = ip.String()
 		}
+		switch host {
+		case "localhost", "127.0.0.1", "::1", "0.0.0.0", "::":
+			host = "loopback"
+		}
+		addr := fmt.Sprintf("%s:%d", host, node.Port)
 		if addrs[addr] {
 			t.Errorf("address %s used twice", addr)
 		}

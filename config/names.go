@@ -59,6 +59,23 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// socketHost is the key under which a listening host is compared with
+// others: localhost, 127.0.0.1 and ::1 (and "", every interface, as far as
+// loopback goes) are one machine's default loopback; any other address,
+// 127.0.0.2 included, is its own. Hosts on 127.0.0.0/8 are distinct sockets
+// on Linux, which is how several hosts of a cluster share one machine.
+func socketHost(host string) string {
+	host = strings.ToLower(host)
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	switch host {
+	case "", "localhost", "127.0.0.1", "::1", "0.0.0.0", "::":
+		return "loopback"
+	}
+	return host
+}
+
 func splitHTTPD(addr string) (string, int, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

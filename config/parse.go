@@ -76,6 +76,7 @@ func Parse(file string, data []byte) (*Cluster, error) {
 		settings:   p.settings,
 		set:        p.set,
 		hash:       h,
+		warnings:   p.warnings,
 	}, nil
 }
 
@@ -91,6 +92,7 @@ type parser struct {
 	addrs      map[string]int // addrKey → index in nodes
 	seen       map[int]bool   // partitions named by a line, valid or not
 	partitions int
+	warnings   []string
 }
 
 func (p *parser) line(n int, text string) {
@@ -112,7 +114,7 @@ func (p *parser) line(n int, text string) {
 			p.errs.addf(n, "unknown line %q: settings are written as set %s VALUE", fields[0], fields[0])
 			return
 		}
-		p.errs.addf(n, "unknown line %q: want NAME=data PARTITION HOST PORT DB, NAME=status HOST PORT DB, or set NAME VALUE", truncate(fields[0], 40))
+		p.errs.addf(n, "unknown line %q: want NAME=data PARTITION HOST PORT DB, NAME=status HOST PORT DB, NAME=sentinel HOST PORT, or set NAME VALUE", truncate(fields[0], 40))
 	}
 }
 
@@ -188,8 +190,15 @@ func (p *parser) node(n int, fields []string) {
 		}
 		node.Kind = Status
 		args = fields[1:]
+	case "sentinel":
+		if len(fields) != 3 {
+			p.errs.addf(n, "sentinel line has %s, want 3: NAME=sentinel HOST PORT", fieldCount(len(fields)))
+			return
+		}
+		node.Kind = Sentinel
+		args = append(fields[1:], "0")
 	default:
-		p.errs.addf(n, "unknown node type %q: want data or status%s", truncate(kind, 40), suggest(kind, []string{"data", "status"}))
+		p.errs.addf(n, "unknown node type %q: want data, status or sentinel%s", truncate(kind, 40), suggest(kind, []string{"data", "status", "sentinel"}))
 		return
 	}
 	node.Host = args[0]
@@ -216,12 +225,24 @@ func (p *parser) node(n int, fields []string) {
 		p.errs.addf(n, "%s is already used by %s on line %d%s", node.Addr(), prev.Name, prev.Line, as)
 		return
 	}
-	if node.Kind == Data {
+	if node.Kind == Sentinel {
 		for _, m := range p.nodes {
-			if m.Kind == Data && m.Partition == node.Partition {
+			if m.Kind == Sentinel && m.Host == node.Host {
+				p.errs.addf(n, "host %s already has sentinel %s on line %d: one Sentinel per host (two on one host die together and count twice in the quorum)", node.Host, m.Name, m.Line)
+				return
+			}
+		}
+	}
+	if node.Kind == Data || node.Kind == Status {
+		for _, m := range p.nodes {
+			if m.Kind == node.Kind && m.Partition == node.Partition {
 				node.Member++
 				if m.Member == 0 && m.DB != node.DB {
-					p.errs.addf(n, "db %d differs from db %d of partition %d's master %s on line %d: a replica set shares one db", node.DB, m.DB, node.Partition, m.Name, m.Line)
+					set := fmt.Sprintf("partition %d's master", node.Partition)
+					if node.Kind == Status {
+						set = "the first status node"
+					}
+					p.errs.addf(n, "db %d differs from db %d of %s %s on line %d: a replica set shares one db", node.DB, m.DB, set, m.Name, m.Line)
 					return
 				}
 			}
@@ -279,6 +300,7 @@ func (p *parser) finish() {
 	p.partitions = maxP + 1
 	p.checkSettings()
 	p.checkHTTPD()
+	p.checkSentinels()
 }
 
 func listMissing(m []string) string {
@@ -319,7 +341,7 @@ func (p *parser) checkHTTPD() {
 		return
 	}
 	for _, n := range p.nodes {
-		if n.Port == port && (n.Host == host || IsLoopback(n.Host) && IsLoopback(host)) {
+		if n.Port == port && (n.Host == host || socketHost(n.Host) == socketHost(host)) {
 			where := "set httpd " + p.settings.HTTPD
 			if p.setLines["httpd"] == 0 {
 				where = "the default; change it with set httpd HOST:PORT"
@@ -329,13 +351,10 @@ func (p *parser) checkHTTPD() {
 	}
 }
 
-// addrKey identifies the socket a node listens on: every loopback name
-// (localhost, 127.0.0.1, ::1) is this machine, so they share one key.
+// addrKey identifies the socket a node listens on: the default loopback
+// names (localhost, 127.0.0.1, ::1) are this machine, so they share one key.
 func addrKey(n Node) string {
-	if IsLoopback(n.Host) {
-		return "loopback:" + strconv.Itoa(n.Port)
-	}
-	return n.Addr()
+	return socketHost(n.Host) + ":" + strconv.Itoa(n.Port)
 }
 
 func isDigits(s string) bool {

@@ -57,6 +57,17 @@ type Settings struct {
 	AlertGroup            time.Duration // set alert-group: alerts falling due this close together go out as one mail
 	RedisPasswordFile     string        // set redis-password-file: requirepass/masterauth for every node
 	RedisIncludes         []string      // set redis-include (repeatable): files included by every generated redis.conf
+
+	// Replication and fail-over.
+	Cluster           string        // set cluster: Sentinel master names are CLUSTER-P and CLUSTER-status
+	SentinelDownAfter time.Duration // set sentinel-down-after: Sentinel's down-after-milliseconds
+	FailoverTimeout   time.Duration // set failover-timeout: Sentinel's failover-timeout, and how long twined waits for a switch
+	SentinelQuorum    int           // set sentinel-quorum: Sentinels that must agree a master is down; 0 = a majority
+	// MinReplicasToWrite (set min-replicas-to-write): a master refuses
+	// writes unless this many replicas are connected with a lag of at most
+	// MinReplicasMaxLag; 0 = off (Redis's default).
+	MinReplicasToWrite int
+	MinReplicasMaxLag  time.Duration // set min-replicas-max-lag
 }
 
 // SetLine is one `set` line as written in the file.
@@ -88,6 +99,10 @@ func defaults(dir string) Settings {
 		AlertAfter:            30 * time.Second,
 		AlertReminder:         time.Hour,
 		AlertGroup:            10 * time.Second,
+		Cluster:               "twine",
+		SentinelDownAfter:     5 * time.Second,
+		FailoverTimeout:       30 * time.Second,
+		MinReplicasMaxLag:     10 * time.Second,
 	}
 }
 
@@ -182,6 +197,18 @@ var settingTable = []setting{
 		s.RedisIncludes = append(s.RedisIncludes, p)
 		return nil
 	}},
+	{name: "cluster", apply: func(s *Settings, v, _ string) error {
+		if err := checkName(v); err != nil {
+			return fmt.Errorf("cluster name %q: letters, digits, '.', '_' and '-' only, starting with a letter or digit", truncate(v, 40))
+		}
+		s.Cluster = v
+		return nil
+	}},
+	{name: "sentinel-down-after", apply: durationMin(func(s *Settings) *time.Duration { return &s.SentinelDownAfter }, 100*time.Millisecond)},
+	{name: "failover-timeout", apply: durationMin(func(s *Settings) *time.Duration { return &s.FailoverTimeout }, time.Second)},
+	{name: "sentinel-quorum", apply: func(s *Settings, v, _ string) error { return parseCount(&s.SentinelQuorum, v, 1) }},
+	{name: "min-replicas-to-write", apply: func(s *Settings, v, _ string) error { return parseCount(&s.MinReplicasToWrite, v, 0) }},
+	{name: "min-replicas-max-lag", apply: durationMin(func(s *Settings) *time.Duration { return &s.MinReplicasMaxLag }, time.Second)},
 }
 
 func lookupSetting(name string) (setting, bool) {

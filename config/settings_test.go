@@ -144,6 +144,20 @@ func TestSettingValid(t *testing.T) {
 		{"alert-group", "off", []string{"set alert-group 0"}, durationIs(func(s config.Settings) time.Duration { return s.AlertGroup }, 0)},
 		{"redis-password-file", "relative", []string{"set redis-password-file redis.pass"}, stringIs(redisPassword, in("redis.pass"))},
 		{"redis-password-file", "absolute", []string{"set redis-password-file /etc/twine/redis.pass"}, stringIs(redisPassword, is("/etc/twine/redis.pass"))},
+		{"cluster", "", []string{"set cluster shop.eu-1"}, stringIs(func(s config.Settings) string { return s.Cluster }, is("shop.eu-1"))},
+		{"sentinel-down-after", "", []string{"set sentinel-down-after 2s"}, durationIs(func(s config.Settings) time.Duration { return s.SentinelDownAfter }, 2*time.Second)},
+		{"failover-timeout", "", []string{"set failover-timeout 1m"}, durationIs(func(s config.Settings) time.Duration { return s.FailoverTimeout }, time.Minute)},
+		{"sentinel-quorum", "", []string{"set sentinel-quorum 2"}, func(t *testing.T, _ string, s config.Settings) {
+			if s.SentinelQuorum != 2 {
+				t.Errorf("SentinelQuorum = %d, want 2", s.SentinelQuorum)
+			}
+		}},
+		{"min-replicas-to-write", "", []string{"set min-replicas-to-write 1"}, func(t *testing.T, _ string, s config.Settings) {
+			if s.MinReplicasToWrite != 1 {
+				t.Errorf("MinReplicasToWrite = %d, want 1", s.MinReplicasToWrite)
+			}
+		}},
+		{"min-replicas-max-lag", "", []string{"set min-replicas-max-lag 5s"}, durationIs(func(s config.Settings) time.Duration { return s.MinReplicasMaxLag }, 5*time.Second)},
 		{"redis-include", "repeatable", []string{"set redis-include common.conf", "set redis-include /etc/redis/extra.conf"}, func(t *testing.T, dir string, s config.Settings) {
 			if want := []string{filepath.Join(dir, "common.conf"), "/etc/redis/extra.conf"}; !slices.Equal(s.RedisIncludes, want) {
 				t.Errorf("RedisIncludes = %q, want %q", s.RedisIncludes, want)
@@ -265,6 +279,12 @@ func TestSettingInvalid(t *testing.T) {
 		{"alert-reminder", "1 hour", `set alert-reminder: "1 hour" is not a duration (write it as 500ms, 1s, 5m or 1h)`},
 		{"alert-group", "-10s", "set alert-group: -10s is negative"},
 		{"hash", "", "set hash needs a value"},
+		{"cluster", "shop/eu", `set cluster: cluster name "shop/eu": letters, digits, '.', '_' and '-' only, starting with a letter or digit`},
+		{"sentinel-down-after", "10ms", "set sentinel-down-after: 10ms is too short (at least 100ms)"},
+		{"failover-timeout", "500ms", "set failover-timeout: 500ms is too short (at least 1s)"},
+		{"sentinel-quorum", "0", "set sentinel-quorum: 0 is too small (at least 1)"},
+		{"min-replicas-to-write", "-1", "set min-replicas-to-write: -1 is too small (at least 0)"},
+		{"min-replicas-max-lag", "0", "set min-replicas-max-lag: 0 is too short (at least 1s)"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

@@ -23,6 +23,9 @@ func runCheck(o options, stdout io.Writer) error {
 		name = "embedded demo config"
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", name)
+	for _, w := range c.Warnings() {
+		fmt.Fprintln(stdout, w)
+	}
 	printSummary(stdout, c)
 	return nil
 }
@@ -31,9 +34,11 @@ func runCheck(o options, stdout io.Writer) error {
 // sets, status nodes and the settings that differ from the defaults.
 func printSummary(w io.Writer, c *config.Cluster) {
 	nodes := c.Nodes()
-	var data, status, replicas int
+	var data, status, replicas, sentinels int
 	for _, n := range nodes {
 		switch {
+		case n.Kind == config.Sentinel:
+			sentinels++
 		case n.Kind == config.Status:
 			status++
 		case n.Member > 0:
@@ -43,8 +48,12 @@ func printSummary(w io.Writer, c *config.Cluster) {
 			data++
 		}
 	}
-	fmt.Fprintf(w, "  %d partitions, %d data nodes (%d replicas), %d status nodes, hash %s\n",
-		c.Partitions(), data, replicas, status, c.Settings().Hash)
+	fmt.Fprintf(w, "  %d partitions, %d data nodes (%d replicas), %d status nodes, %d sentinels, hash %s\n",
+		c.Partitions(), data, replicas, status, sentinels, c.Settings().Hash)
+	if sets := c.WatchedSets(); len(sets) > 0 {
+		fmt.Fprintf(w, "  fail-over: %d replica sets watched by %d sentinels (quorum %d) as %s..%s\n",
+			len(sets), sentinels, c.Quorum(), sets[0].Name, sets[len(sets)-1].Name)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  host\tnodes\tpartitions\tstatus nodes\tports")
 	for _, h := range c.Hosts() {
@@ -52,9 +61,11 @@ func printSummary(w io.Writer, c *config.Cluster) {
 		var st, lo, hi int
 		on := c.NodesOn(h)
 		for i, n := range on {
-			if n.Kind == config.Status {
+			switch n.Kind {
+			case config.Status:
 				st++
-			} else {
+			case config.Sentinel:
+			default:
 				parts = append(parts, n.Partition)
 			}
 			if i == 0 || n.Port < lo {
