@@ -13,7 +13,7 @@ import (
 // is not a recovery) but opens none; alive and stopped close it.
 func troubled(s supervisor.State) bool {
 	switch s {
-	case supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed:
+	case supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Held:
 		return true
 	}
 	return false

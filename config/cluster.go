@@ -183,14 +183,23 @@ func (c *Cluster) NodeDir(n Node) string {
 // NodeFiles are the paths twined and redis-server use for one node.
 type NodeFiles struct {
 	Dir     string // the node's directory (also redis's working dir)
-	Conf    string // generated redis.conf
+	Conf    string // generated redis.conf (sentinel.conf for a Sentinel)
 	Pidfile string // written by redis-server
 	Log     string // redis-server's log
 }
 
-// Files returns the paths of a node's files.
+// Files returns the paths of a node's files. A Sentinel's are
+// sentinel.conf, sentinel.pid and sentinel.log.
 func (c *Cluster) Files(n Node) NodeFiles {
 	d := c.NodeDir(n)
+	if n.Kind == Sentinel {
+		return NodeFiles{
+			Dir:     d,
+			Conf:    filepath.Join(d, "sentinel.conf"),
+			Pidfile: filepath.Join(d, "sentinel.pid"),
+			Log:     filepath.Join(d, "sentinel.log"),
+		}
+	}
 	return NodeFiles{
 		Dir:     d,
 		Conf:    filepath.Join(d, "redis.conf"),

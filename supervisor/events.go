@@ -22,9 +22,15 @@ const (
 	// ConfigReloaded: a reload was applied (Reason says what changed).
 	// Node is "".
 	ConfigReloaded
+	// Failover: Node, a master that exited, was replaced by a replica
+	// (Failover says which, and how long writes were refused).
+	Failover
+	// FailoverFailed: no replica took over from Node, a master that
+	// exited (Reason says what twined does instead, Err why).
+	FailoverFailed
 )
 
-var eventKindNames = [...]string{"state", "aof-rewrite-failed", "config-invalid", "config-reloaded"}
+var eventKindNames = [...]string{"state", "aof-rewrite-failed", "config-invalid", "config-reloaded", "failover", "failover-failed"}
 
 // String returns the kind's name, e.g. "state".
 func (k EventKind) String() string {
@@ -53,6 +59,18 @@ type Event struct {
 	// LogTail holds the last lines of the node's log when the change is a
 	// failure worth reading about (crash loop, early exit).
 	LogTail []string
+	// Failover describes a fail-over (Kind Failover and FailoverFailed).
+	Failover *FailoverInfo
+}
+
+// FailoverInfo is one fail-over of a replica set.
+type FailoverInfo struct {
+	Set       string        // "partition 3" or "the status set"
+	Partition int           // -1 for the status set
+	Name      string        // the Sentinel master name, "" without Sentinel
+	Old       string        // the master that exited: NAME (HOST:PORT)
+	New       string        // the master now, "" when none took over
+	Refused   time.Duration // from the exit until the new master answered
 }
 
 // Subscription receives events. C is closed when the subscription is

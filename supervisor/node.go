@@ -15,6 +15,7 @@ import (
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs"
+	"github.com/twine/twine/supervisor/replset"
 	"github.com/twine/twine/supervisor/setup"
 )
 
@@ -54,6 +55,11 @@ type nodeEnv struct {
 	now      func() time.Time
 	observe  func(node string, latency time.Duration, alive bool) // may be nil
 	leave    bool                                                 // at the end, let go of the process instead of stopping it
+	// sentinels reaches the cluster's Sentinels; nil when it has none.
+	sentinels *replset.Sentinels
+	// prefixes are the cluster names whose Sentinel masters twined owns
+	// (the current one, and the one before a reload that changed it).
+	prefixes []string
 }
 
 // command is a request to a watcher's owner goroutine.
@@ -105,6 +111,12 @@ type watcher struct {
 	follower     *logFollower
 	infoAt       time.Time // when INFO was last asked for
 	logPolledAt  time.Time // when the node's log was last read
+	runCtx       context.Context
+	jobs         chan func() // results of background jobs, applied by the owner
+	busy         bool        // a background job is running
+	override     *setup.Role // the role of the next start, decided by a fail-over
+	exitAt       time.Time   // when a held master exited
+	killed       bool        // twined SIGKILLed the process (not a clean stop)
 
 	mu         sync.Mutex
 	status     NodeStatus
@@ -120,6 +132,7 @@ func newWatcher(n config.Node, env nodeEnv) *watcher {
 		log:     env.logger.Named(n.Name).With(nodeLogFields(n)...),
 		cmds:    make(chan command),
 		done:    make(chan struct{}),
+		jobs:    make(chan func(), 1),
 		tracker: NewTracker(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax)),
 		state:   Stopped,
 	}
@@ -137,11 +150,14 @@ func newWatcher(n config.Node, env nodeEnv) *watcher {
 func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 	defer close(w.done)
 	defer w.closeClient()
+	w.runCtx = ctx
 	w.follower.skipToEnd()
 	if !w.adopt(ctx) {
-		if stoppedByOperator {
+		switch {
+		case stoppedByOperator:
 			w.setState(Stopped, "stopped by the operator", "")
-		} else {
+		case w.endedUncleanly() && w.guardMaster(w.env.now(), "found not running at twined's start, and its last stop was not a clean one"):
+		default:
 			w.start()
 		}
 	}
@@ -171,6 +187,12 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 			w.checkAt = w.env.now().Add(w.checkDelay())
 		case <-timer.C:
 			w.onTimer(ctx, results, &checking)
+		case apply := <-w.jobs:
+			w.busy = false
+			apply()
+			if w.state == Held && w.proc == nil {
+				w.checkAt = w.env.now().Add(w.env.settings.CheckInterval)
+			}
 		case c := <-w.cmds:
 			if c.op == opUpdate {
 				w.update(*c.env, *c.node)
@@ -211,6 +233,8 @@ func (w *watcher) armTimer(t *time.Timer, checking bool) {
 		d = w.checkAt.Sub(w.env.now())
 	case w.state == Backoff || w.state == Failed:
 		d = w.status.RetryAt.Sub(w.env.now())
+	case w.state == Held && !w.busy:
+		d = w.checkAt.Sub(w.env.now()) // look for a new master of its set
 	default:
 		d = time.Hour
 	}
@@ -221,6 +245,7 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 	switch {
 	case w.stopping && w.proc != nil:
 		w.log.Warn("node did not stop in time; killing it", "stop_timeout", w.env.settings.StopTimeout)
+		w.killed = true
 		_ = w.proc.Kill()
 	case w.proc != nil:
 		if now := w.env.now(); now.Sub(w.logPolledAt) >= logPollEvery || w.state != Up {
@@ -239,6 +264,8 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 		}(w.client)
 	case w.state == Backoff || w.state == Failed:
 		w.start()
+	case w.state == Held && !w.busy:
+		w.pollHeld()
 	}
 }
 
@@ -279,6 +306,7 @@ func (w *watcher) onCheck(r checkResult) {
 			w.setState(Loading, "loading its data", "")
 		case !r.loading && w.state != Up:
 			w.setState(Up, fmt.Sprintf("answering PING %s after its start", r.at.Sub(w.startedAt).Round(time.Millisecond)), "")
+			w.sentinelUp()
 		}
 		return
 	}
@@ -308,6 +336,7 @@ func (w *watcher) onCheck(r checkResult) {
 func (w *watcher) hung(reason string, err error) {
 	w.healthySince = time.Time{}
 	w.setState(Hung, reason+"; killing it", errText(err))
+	w.killed = true
 	if kerr := w.proc.Kill(); kerr != nil {
 		w.log.Error("kill hung node", "error", kerr)
 	}
@@ -324,6 +353,9 @@ func (w *watcher) onExit() {
 	now := w.env.now()
 	if w.stopping {
 		w.stopping = false
+		if !w.killed && (ex.Success() || !ex.Known) {
+			w.markClean() // SIGTERM: redis saved its data before exiting
+		}
 		if w.restartAfter {
 			w.restartAfter = false
 			w.setState(Down, "restarted by the operator ("+ex.String()+")", "")
@@ -337,6 +369,10 @@ func (w *watcher) onExit() {
 	errStr := ex.String()
 	if detail != "" {
 		errStr += ": " + detail
+	}
+	if w.guardMaster(now, errStr) {
+		w.restarted()
+		return
 	}
 	d := w.tracker.Exit(now, w.healthySince)
 	w.restarted()
@@ -375,7 +411,17 @@ func (w *watcher) start() {
 }
 
 func (w *watcher) spawn() error {
-	if _, err := setup.Node(w.env.cluster, w.node, w.env.password); err != nil {
+	args := []string{w.files.Conf}
+	var err error
+	if w.node.Kind == config.Sentinel {
+		_, err = setup.Sentinel(w.env.cluster, w.node, w.env.password, w.sentinelMasters())
+		args = append(args, "--sentinel")
+	} else {
+		role := w.startRole()
+		w.setRole(role)
+		_, err = setup.Node(w.env.cluster, w.node, w.env.password, role)
+	}
+	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) { // the node's directory, under `set dir`
 			return fmt.Errorf("%w (check `set dir` in %s)", err, w.env.cluster.File())
@@ -387,9 +433,10 @@ func (w *watcher) spawn() error {
 		return fmt.Errorf("start redis-server: %w (check `set redis-server` in %s)", err, w.env.cluster.File())
 	}
 	w.logMark = w.follower.size()
+	w.clearClean()
 	p, err := procs.Start(procs.Spec{
 		Path:   bin,
-		Args:   []string{w.files.Conf},
+		Args:   args,
 		Dir:    w.files.Dir,
 		Logger: w.log.Named("redis"),
 	})
@@ -417,11 +464,13 @@ func (w *watcher) adopt(ctx context.Context) bool {
 	w.logMark = w.follower.size() // what it logged before is not news
 	w.healthySince = w.env.now()
 	w.setState(Up, fmt.Sprintf("adopted running process, pid %d", p.PID()), "")
+	w.sentinelUp()
 	return true
 }
 
 func (w *watcher) attach(p *procs.Process, adopted bool) {
 	w.proc = p
+	w.killed = false
 	w.client = newClient(w.node.Addr(), w.env.password, w.env.settings.CheckTimeout)
 	w.misses = 0
 	w.infoAt = time.Time{}
@@ -463,14 +512,15 @@ func (w *watcher) onCommand(o op) error {
 		w.beginStop(false)
 	case opStart:
 		// A stopped node starts; so does one waiting in backoff or a
-		// crash loop, at once: the operator has looked.
-		if w.proc == nil && (w.state == Stopped || w.state == Backoff || w.state == Failed) {
-			w.start()
+		// crash loop, at once: the operator has looked. A held master
+		// starts too: the operator chose it as master.
+		if w.proc == nil && (w.state == Stopped || w.state == Backoff || w.state == Failed || w.state == Held) {
+			w.operatorStart()
 		}
 	case opNoop:
 	case opRestart:
 		if w.proc == nil {
-			w.start()
+			w.operatorStart()
 			return nil
 		}
 		w.beginStop(true)
@@ -498,6 +548,9 @@ func (w *watcher) shutdown() {
 	ex := w.proc.Stop(w.env.settings.StopTimeout)
 	_ = w.proc.Close()
 	w.proc = nil
+	if ex.Success() || !ex.Known && ex.Signal == 0 {
+		w.markClean()
+	}
 	w.follower.poll()
 	w.mu.Lock()
 	reason := w.exitReason
@@ -573,6 +626,27 @@ func (w *watcher) update(env nodeEnv, n config.Node) {
 	w.mu.Lock()
 	w.status.Partition = n.Partition
 	w.mu.Unlock()
+	if w.state == Up {
+		w.sentinelUp()
+	}
+}
+
+// sentinelUp brings a Sentinel that just came up (or whose config was
+// reloaded) in line with twine.conf; it does nothing for other nodes.
+func (w *watcher) sentinelUp() {
+	if w.node.Kind == config.Sentinel && !w.busy {
+		w.reconcileSentinel()
+	}
+}
+
+// operatorStart starts a node at the operator's request. A held master
+// that no Sentinel watches starts as master: that is the operator's
+// choice (twined -start); with Sentinels it takes the role they give.
+func (w *watcher) operatorStart() {
+	if w.state == Held && !w.env.cluster.Watched(w.node) {
+		w.override = &setup.Role{}
+	}
+	w.start()
 }
 
 // end stops the node and ends run, giving reason for the last state
@@ -626,6 +700,8 @@ func nodeLogFields(n config.Node) []any {
 
 func initialRole(n config.Node) string {
 	switch {
+	case n.Kind == config.Sentinel:
+		return "sentinel"
 	case n.Kind == config.Status:
 		return "status"
 	case n.Member == 0:

@@ -90,6 +90,13 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 	}
 	env := oldEnv
 	env.cluster, env.settings, env.password = c, c.Settings(), password
+	s.mu.Lock()
+	env.sentinels = s.newSentinels(c, password)
+	s.mu.Unlock()
+	env.prefixes = []string{c.Settings().Cluster}
+	if prev := old.Settings().Cluster; prev != c.Settings().Cluster {
+		env.prefixes = append(env.prefixes, prev)
+	}
 	res.Settings = changedSettings(old.Settings(), c.Settings())
 
 	// Plan against the current watchers.
@@ -247,8 +254,18 @@ func needsRestart(oldEnv nodeEnv, oldNode config.Node, newEnv nodeEnv, newNode c
 	if oldEnv.settings.RedisServer != newEnv.settings.RedisServer || oldNode.Kind != newNode.Kind {
 		return true
 	}
-	a, errA := setup.Render(oldEnv.cluster, oldNode, oldEnv.password)
-	b, errB := setup.Render(newEnv.cluster, newNode, newEnv.password)
+	if newNode.Kind == config.Sentinel {
+		// Sentinel owns its sentinel.conf: changes reach it as SENTINEL
+		// commands (reconcileSentinel), not as a restart.
+		return oldNode.Addr() != newNode.Addr()
+	}
+	roleA, errA := setup.CurrentRole(oldEnv.cluster, oldNode)
+	roleB, errB := setup.CurrentRole(newEnv.cluster, newNode)
+	if errA != nil || errB != nil {
+		return true
+	}
+	a, errA := setup.Render(oldEnv.cluster, oldNode, oldEnv.password, roleA)
+	b, errB := setup.Render(newEnv.cluster, newNode, newEnv.password, roleB)
 	if errA != nil || errB != nil {
 		return true
 	}
@@ -282,5 +299,9 @@ func changedSettings(a, b config.Settings) []string {
 	check("backoff-max", a.BackoffMax != b.BackoffMax)
 	check("stop-timeout", a.StopTimeout != b.StopTimeout)
 	check("aof-rewrite", a.AOFRewrite != b.AOFRewrite)
+	check("cluster", a.Cluster != b.Cluster)
+	check("sentinel-down-after", a.SentinelDownAfter != b.SentinelDownAfter)
+	check("failover-timeout", a.FailoverTimeout != b.FailoverTimeout)
+	check("sentinel-quorum", a.SentinelQuorum != b.SentinelQuorum)
 	return out
 }

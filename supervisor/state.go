@@ -19,9 +19,13 @@ const (
 	Backoff               // exited soon after its start; waiting before the next start
 	Failed                // crash loop: still retried, at the slowest pace
 	Stopped               // stopped by the operator or by twined's shutdown
+	// Held: a master that exited and is deliberately not restarted yet,
+	// to protect data: while Sentinel promotes a replica, or until the
+	// operator chooses (no Sentinel, or no replica could take over).
+	Held
 )
 
-var stateNames = [...]string{"starting", "loading", "up", "hung", "down", "backoff", "failed", "stopped"}
+var stateNames = [...]string{"starting", "loading", "up", "hung", "down", "backoff", "failed", "stopped", "held"}
 
 // String returns the state's lower-case name, as shown in status output.
 func (s State) String() string {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/twine/twine/config"
+	"github.com/twine/twine/supervisor/replset"
 	"github.com/twine/twine/supervisor/setup"
 )
 
@@ -52,16 +53,17 @@ type Supervisor struct {
 
 	reloadMu sync.Mutex // one Reload at a time
 
-	mu          sync.Mutex
-	watchers    []*watcher // in config order; replaced, never changed in place, by Reload
-	env         nodeEnv    // what watchers are given; replaced by Reload
-	aofStop     func()     // stops the AOF schedule; replaced by Reload
-	started     bool
-	closed      bool
-	stopped     map[string]bool // by the operator: persisted in stoppedFile
-	stoppedFile string
-	observe     func(string, time.Duration, bool)
-	leave       bool // Options.leaveRunning
+	mu              sync.Mutex
+	watchers        []*watcher // in config order; replaced, never changed in place, by Reload
+	env             nodeEnv    // what watchers are given; replaced by Reload
+	aofStop         func()     // stops the AOF schedule; replaced by Reload
+	started         bool
+	closed          bool
+	stopped         map[string]bool // by the operator: persisted in stoppedFile
+	stoppedFile     string
+	observe         func(string, time.Duration, bool)
+	leave           bool                 // Options.leaveRunning
+	sentinelClients []*replset.Sentinels // every one made, closed by Close
 }
 
 // New prepares a supervisor for host; nothing runs until Start.
@@ -132,14 +134,16 @@ func (s *Supervisor) Start() error {
 	}
 	s.started = true
 	env := nodeEnv{
-		cluster:  s.cluster,
-		settings: s.cluster.Settings(),
-		password: password,
-		logger:   s.log,
-		publish:  s.bus.publish,
-		now:      time.Now,
-		observe:  s.observe,
-		leave:    s.leave,
+		cluster:   s.cluster,
+		settings:  s.cluster.Settings(),
+		password:  password,
+		logger:    s.log,
+		publish:   s.bus.publish,
+		now:       time.Now,
+		observe:   s.observe,
+		leave:     s.leave,
+		sentinels: s.newSentinels(s.cluster, password),
+		prefixes:  []string{s.cluster.Settings().Cluster},
 	}
 	s.env = env
 	for _, n := range s.cluster.NodesOn(s.host) {
@@ -149,12 +153,31 @@ func (s *Supervisor) Start() error {
 	return nil
 }
 
-// startAOF runs the AOF rewrite schedule of the given watchers, if the
-// settings ask for one, and returns the func that stops it and waits.
-func (s *Supervisor) startAOF(env nodeEnv, ws []*watcher) func() {
+// newSentinels returns the client of c's Sentinels, nil when it has
+// none. The caller holds s.mu; every client made is closed by Close
+// (watchers of an older config may still be using one).
+func (s *Supervisor) newSentinels(c *config.Cluster, password string) *replset.Sentinels {
+	if len(c.Sentinels()) == 0 {
+		return nil
+	}
+	r := replset.NewSentinels(c, s.host, password, c.Settings().CheckTimeout)
+	s.sentinelClients = append(s.sentinelClients, r)
+	return r
+}
+
+// startAOF runs the AOF rewrite schedule of the given watchers' data and
+// status nodes, if the settings ask for one, and returns the func that
+// stops it and waits.
+func (s *Supervisor) startAOF(env nodeEnv, all []*watcher) func() {
 	o, ok := aofOptionsFor(env)
 	if !ok {
 		return func() {}
+	}
+	var ws []*watcher
+	for _, w := range all {
+		if w.node.Replicable() {
+			ws = append(ws, w)
+		}
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	a := newAOFScheduler(ctx, ws, o)
@@ -354,5 +377,10 @@ func (s *Supervisor) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	s.bus.close()
+	s.mu.Lock()
+	for _, c := range s.sentinelClients {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
 	return nil
 }

@@ -9,11 +9,47 @@ import (
 	"text/template"
 )
 
-//go:embed redis.conf.tmpl demo.twine.conf
+//go:embed redis.conf.tmpl sentinel.conf.tmpl demo.twine.conf
 var files embed.FS
 
 // RedisConf renders a node's redis.conf from a RedisConfData.
 var RedisConf = template.Must(template.ParseFS(files, "redis.conf.tmpl"))
+
+// SentinelConf renders a Sentinel's first sentinel.conf from a
+// SentinelConfData. Sentinel rewrites the file itself afterwards.
+var SentinelConf = template.Must(template.ParseFS(files, "sentinel.conf.tmpl"))
+
+// SentinelConfData is what SentinelConf needs; strings are quoted for
+// sentinel.conf by the caller.
+type SentinelConfData struct {
+	Node      string // the sentinel's name
+	Source    string // the twine.conf it was generated from
+	Line      int
+	Port      int
+	Bind      string
+	Protected bool
+	Dir       string
+	Pidfile   string
+	Logfile   string
+	// AnnounceIP is the address other Sentinels and clients reach this
+	// one at (the host of its twine.conf line).
+	AnnounceIP string
+	// AnnounceHostnames is set when hosts are names, not IP addresses.
+	AnnounceHostnames bool
+	Password          string // requirepass and sentinel-pass, "" for none
+	Masters           []SentinelMaster
+}
+
+// SentinelMaster is one replica set a Sentinel monitors.
+type SentinelMaster struct {
+	Name            string // CLUSTER-P
+	Host            string // its current master
+	Port            int
+	Quorum          int
+	DownAfterMS     int64
+	FailoverTimeout int64 // ms
+	AuthPass        string // "" for none
+}
 
 // RedisConfData is what RedisConf needs. String values that are paths or may
 // hold spaces are already quoted for redis.conf by the caller.
@@ -30,7 +66,14 @@ type RedisConfData struct {
 	Databases  int      //
 	AppendOnly bool     // AOF everysec, automatic rewrites off (twined schedules them)
 	ReplicaOf  string   // "HOST PORT" of the master, "" for a master
-	Password   string   // requirepass and masterauth, "" for none
+	// AnnounceIP is the address a replica tells its master, so that
+	// Sentinels find it at its twine.conf host; "" to leave it to Redis.
+	AnnounceIP string
+	// MinReplicas and MinReplicasLag are min-replicas-to-write and
+	// min-replicas-max-lag (seconds); MinReplicas 0 leaves them out.
+	MinReplicas    int
+	MinReplicasLag int
+	Password       string // requirepass and masterauth, "" for none
 	Includes   []string // files included at the end, so they override
 }
 

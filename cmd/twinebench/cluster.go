@@ -113,7 +113,7 @@ func freePorts(n int) ([]int, error) {
 // a trailer for a supervisor that needs redis-server to fork (monit's
 // start program must return).
 func redisConf(c *config.Cluster, n config.Node, daemonize bool) ([]byte, error) {
-	b, err := setup.Render(c, n, "")
+	b, err := setup.Render(c, n, "", setup.InitialRole(c, n))
 	if err != nil {
 		return nil, err
 	}

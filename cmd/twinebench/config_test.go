@@ -38,7 +38,7 @@ func TestTwineConf(t *testing.T) {
 func TestRedisConfIsTwinedsOwn(t *testing.T) {
 	c := testConfig(t)
 	n := c.Nodes()[0]
-	want, err := setup.Render(c, n, "")
+	want, err := setup.Render(c, n, "", setup.InitialRole(c, n))
 	if err != nil {
 		t.Fatal(err)
 	}

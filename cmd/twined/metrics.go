@@ -52,7 +52,7 @@ func newMetrics() *metrics {
 		nodesUp:   prometheus.NewDesc("twine_host_nodes_up", "Nodes of the host that answer.", []string{"host"}, nil),
 		nodes:     prometheus.NewDesc("twine_host_nodes", "Nodes of the host.", []string{"host"}, nil),
 		dropped:   prometheus.NewDesc("twine_events_dropped_total", "Supervisor events lost by slow subscribers.", nil, nil),
-		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped},
+		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped, supervisor.Held},
 	}
 	m.reg.MustRegister(m.latency, m,
 		collectors.NewGoCollector(),

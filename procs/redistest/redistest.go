@@ -65,14 +65,14 @@ func FreePort(tb testing.TB) int {
 // calling goroutine.
 func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	tb.Helper()
-	if !poll(timeout, cond) {
+	if !Poll(timeout, cond) {
 		tb.Fatalf(format, args...)
 	}
 }
 
-// poll is Eventually without the failure: it reports whether cond became
+// Poll is Eventually without the failure: it reports whether cond became
 // true before timeout.
-func poll(timeout time.Duration, cond func() bool) bool {
+func Poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -92,7 +92,7 @@ func WaitPing(tb testing.TB, addr string, timeout time.Duration) {
 	c := newClient(addr)
 	defer c.Close()
 	var last error
-	if !poll(timeout, func() bool { last = ping(c); return last == nil }) {
+	if !Poll(timeout, func() bool { last = ping(c); return last == nil }) {
 		tb.Fatalf("redis at %s did not answer PING within %v: %v", addr, timeout, last)
 	}
 }

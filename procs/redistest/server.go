@@ -113,7 +113,7 @@ func startServer(tb testing.TB, bin string, extraConfig []string) (*RedisServer,
 	c := newClient(srv.Addr)
 	defer c.Close()
 	var last error
-	up := poll(startTimeout, func() bool {
+	up := Poll(startTimeout, func() bool {
 		if closed(exited) {
 			return true
 		}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/templates"
@@ -22,10 +24,13 @@ type Result struct {
 	Changed bool // redis.conf was created or its content changed
 }
 
-// Host creates the directory and writes the redis.conf of every node of the
-// cluster that lives on host. It is idempotent: running it again rewrites
-// only the configs whose content changes and leaves data files alone. It
-// stops at the first failure, naming the node and the path.
+// Host creates the directory and writes the config of every node of the
+// cluster that lives on host: each redis.conf with the role its node last
+// had (CurrentRole), each Sentinel's sentinel.conf when it has none yet
+// (monitoring the initial masters; twined itself asks the cluster for
+// the current ones). It is idempotent: running it again rewrites only the
+// configs whose content changes and leaves data files alone. It stops at
+// the first failure, naming the node and the path.
 func Host(c *config.Cluster, host string) ([]Result, error) {
 	password, err := ReadPassword(c.Settings().RedisPasswordFile)
 	if err != nil {
@@ -33,7 +38,15 @@ func Host(c *config.Cluster, host string) ([]Result, error) {
 	}
 	var out []Result
 	for _, n := range c.NodesOn(host) {
-		r, err := Node(c, n, password)
+		var r Result
+		if n.Kind == config.Sentinel {
+			r, err = Sentinel(c, n, password, nil)
+		} else {
+			var role Role
+			if role, err = CurrentRole(c, n); err == nil {
+				r, err = Node(c, n, password, role)
+			}
+		}
 		if err != nil {
 			return out, err
 		}
@@ -42,28 +55,42 @@ func Host(c *config.Cluster, host string) ([]Result, error) {
 	return out, nil
 }
 
-// Node creates one node's directory and writes its redis.conf atomically.
-// password is the redis password ("" for none, see ReadPassword).
-func Node(c *config.Cluster, n config.Node, password string) (Result, error) {
+// Node creates one node's directory and writes its redis.conf atomically,
+// giving it role. password is the redis password ("" for none, see
+// ReadPassword).
+func Node(c *config.Cluster, n config.Node, password string, role Role) (Result, error) {
+	conf, err := Render(c, n, password, role)
+	if err != nil {
+		return Result{Node: n, Files: c.Files(n)}, err
+	}
+	return write(c, n, conf, password != "", false)
+}
+
+// write creates the node's directory and writes conf as its config file,
+// atomically, unless the file already holds it (or, with once, exists at
+// all). secret makes the file readable by its owner only; the mode of an
+// unchanged file is mended too (Redis's CONFIG REWRITE makes it 0644).
+func write(c *config.Cluster, n config.Node, conf []byte, secret, once bool) (Result, error) {
 	files := c.Files(n)
 	res := Result{Node: n, Files: files}
-	conf, err := Render(c, n, password)
-	if err != nil {
-		return res, err
-	}
 	if err := os.MkdirAll(files.Dir, 0o750); err != nil {
 		return res, fmt.Errorf("set up node %s: %w", n.Name, err)
 	}
+	mode := fs.FileMode(0o644)
+	if secret {
+		mode = 0o600 // holds requirepass
+	}
 	old, err := os.ReadFile(files.Conf)
-	if err == nil && bytes.Equal(old, conf) {
+	if err == nil && (once || bytes.Equal(old, conf)) {
+		if st, serr := os.Stat(files.Conf); serr == nil && st.Mode().Perm() != mode && secret {
+			if err := os.Chmod(files.Conf, mode); err != nil {
+				return res, fmt.Errorf("set up node %s: %w", n.Name, err)
+			}
+		}
 		return res, nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("set up node %s: %w", n.Name, err)
-	}
-	mode := fs.FileMode(0o644)
-	if password != "" {
-		mode = 0o600 // holds requirepass
 	}
 	if err := writeAtomic(files.Conf, conf, mode); err != nil {
 		return res, fmt.Errorf("set up node %s: %w", n.Name, err)
@@ -72,8 +99,8 @@ func Node(c *config.Cluster, n config.Node, password string) (Result, error) {
 	return res, nil
 }
 
-// Render returns the redis.conf of node n.
-func Render(c *config.Cluster, n config.Node, password string) ([]byte, error) {
+// Render returns the redis.conf of node n in role.
+func Render(c *config.Cluster, n config.Node, password string, role Role) ([]byte, error) {
 	s := c.Settings()
 	files := c.Files(n)
 	d := templates.RedisConfData{
@@ -90,9 +117,19 @@ func Render(c *config.Cluster, n config.Node, password string) ([]byte, error) {
 		AppendOnly: s.AppendOnly,
 		Password:   quoteIf(password),
 	}
-	if n.Kind == config.Data && n.Member > 0 {
-		m, _ := c.InitialMaster(n.Partition)
-		d.ReplicaOf = fmt.Sprintf("%s %d", quote(m.Host), m.Port)
+	if role.Upstream != "" {
+		host, port, err := net.SplitHostPort(role.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("render redis.conf of %s: master address %q: %w", n.Name, role.Upstream, err)
+		}
+		d.ReplicaOf = quote(host) + " " + port
+	}
+	if c.Watched(n) {
+		d.AnnounceIP = quote(n.Host)
+	}
+	if c.Replicated(n) && s.MinReplicasToWrite > 0 {
+		d.MinReplicas = s.MinReplicasToWrite
+		d.MinReplicasLag = int(max(s.MinReplicasMaxLag/time.Second, 1))
 	}
 	for _, inc := range s.RedisIncludes {
 		d.Includes = append(d.Includes, quote(inc))

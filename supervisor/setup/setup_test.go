@@ -112,7 +112,7 @@ func TestRenderReplicaAOFPasswordIncludes(t *testing.T) {
 	c := writeConf(t, fmt.Sprintf("set appendonly yes\nset redis-password-file %s\nset redis-include %s\n"+
 		"m=data 0 127.0.0.1 7000 20\nr=data 0 127.0.0.2 7001 20\n", pw, inc))
 	r, _ := c.Node("r")
-	b, err := setup.Render(c, r, "s3cret")
+	b, err := setup.Render(c, r, "s3cret", setup.InitialRole(c, r))
 	if err != nil {
 		t.Fatal(err)
 	}

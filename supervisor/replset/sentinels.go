@@ -1,0 +1,251 @@
+// Package replset talks to the replica sets of a cluster and to the Redis
+// Sentinels that watch them: who is the master of a set (by Sentinel's
+// highest config epoch, confirmed by ROLE), a forced fail-over and the
+// wait for its switch, a loss-free planned switchover, and keeping a
+// running Sentinel's monitored masters in line with twine.conf. It
+// decides nothing; the supervisor and twined's commands do.
+package replset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/twine/twine/config"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoGoodReplica: Sentinel found no replica fit to promote
+	// (-NOGOODSLAVE): none connected, or all too far behind.
+	ErrNoGoodReplica = errors.New("no replica can take over")
+	// ErrNoSentinel: no Sentinel answered, or none knows the master.
+	ErrNoSentinel = errors.New("no sentinel answers for the set")
+)
+
+// Sentinels is a client of a cluster's Sentinels, its own host's first.
+// Its methods are safe for concurrent use; Close it to close its
+// connections.
+type Sentinels struct {
+	addrs    []string // the local Sentinel first
+	password string
+	timeout  time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*redis.SentinelClient
+	closed  bool
+}
+
+// NewSentinels returns a client of c's Sentinels; the one on host, if
+// any, is asked first. Every call to one Sentinel is bounded by timeout.
+func NewSentinels(c *config.Cluster, host, password string, timeout time.Duration) *Sentinels {
+	s := &Sentinels{password: password, timeout: timeout, clients: map[string]*redis.SentinelClient{}}
+	if local, ok := c.SentinelOn(host); ok {
+		s.addrs = append(s.addrs, local.Addr())
+	}
+	for _, n := range c.Sentinels() {
+		if n.Host != host {
+			s.addrs = append(s.addrs, n.Addr())
+		}
+	}
+	return s
+}
+
+// Addrs returns the Sentinels' addresses, the local one first.
+func (s *Sentinels) Addrs() []string { return append([]string(nil), s.addrs...) }
+
+// Close closes every connection.
+func (s *Sentinels) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for _, c := range s.clients {
+		errs = append(errs, c.Close())
+	}
+	clear(s.clients)
+	return errors.Join(errs...)
+}
+
+func (s *Sentinels) client(addr string) *redis.SentinelClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.clients[addr]; c != nil {
+		return c
+	}
+	c := redis.NewSentinelClient(&redis.Options{
+		Addr:                  addr,
+		Password:              s.password,
+		Protocol:              2,
+		DisableIdentity:       true,
+		DialTimeout:           s.timeout,
+		ReadTimeout:           s.timeout,
+		WriteTimeout:          s.timeout,
+		ContextTimeoutEnabled: true,
+		PoolSize:              4,
+		MaxRetries:            -1,
+		DialerRetries:         1,
+		ReadBufferSize:        4096,
+		WriteBufferSize:       4096,
+		MaintNotificationsConfig: &maintnotifications.Config{
+			Mode: maintnotifications.ModeDisabled,
+		},
+	})
+	if !s.closed {
+		s.clients[addr] = c
+	}
+	return c
+}
+
+// Opinion is one Sentinel's view of a master name.
+type Opinion struct {
+	Sentinel string // the Sentinel's address
+	Addr     string // the master it names, HOST:PORT
+	Epoch    int64  // its config epoch for the name
+	Flags    string // Sentinel's flags for the master: master, s_down, o_down, failover_in_progress...
+	Err      error  // why it gave no opinion
+}
+
+// View is what the Sentinels say of one master name.
+type View struct {
+	// Addr is the master named at the highest config epoch (the latest
+	// fail-over wins, as among Sentinels themselves); "" when none knows.
+	Addr     string
+	Epoch    int64
+	Agree    int // Sentinels naming Addr
+	Answered int // Sentinels that named a master
+	Total    int // Sentinels asked
+	Opinions []Opinion
+}
+
+// Majority reports whether more than half of all the Sentinels name Addr.
+func (v View) Majority() bool { return v.Addr != "" && v.Agree > v.Total/2 }
+
+// Master asks every Sentinel, in parallel, for the master of name.
+func (s *Sentinels) Master(ctx context.Context, name string) View {
+	v := View{Total: len(s.addrs), Opinions: make([]Opinion, len(s.addrs))}
+	var wg sync.WaitGroup
+	for i, addr := range s.addrs {
+		wg.Go(func() { v.Opinions[i] = s.opinion(ctx, addr, name) })
+	}
+	wg.Wait()
+	for _, o := range v.Opinions { // the local Sentinel wins ties
+		if o.Err == nil && (v.Addr == "" || o.Epoch > v.Epoch) {
+			v.Addr, v.Epoch = o.Addr, o.Epoch
+		}
+	}
+	for _, o := range v.Opinions {
+		if o.Err == nil {
+			v.Answered++
+			if o.Addr == v.Addr {
+				v.Agree++
+			}
+		}
+	}
+	return v
+}
+
+// opinion asks one Sentinel for SENTINEL MASTER name.
+func (s *Sentinels) opinion(ctx context.Context, addr, name string) Opinion {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	o := Opinion{Sentinel: addr}
+	m, err := s.client(addr).Master(ctx, name).Result()
+	if err != nil {
+		o.Err = fmt.Errorf("sentinel %s: %w", addr, err)
+		return o
+	}
+	o.Addr = net.JoinHostPort(m["ip"], m["port"])
+	o.Epoch, _ = strconv.ParseInt(m["config-epoch"], 10, 64)
+	o.Flags = m["flags"]
+	return o
+}
+
+// Failover asks a Sentinel that names old as the master of name (the
+// local one first) for an immediate fail-over (SENTINEL FAILOVER), and
+// returns the Sentinel's address. A fail-over already in progress counts
+// as asked. ErrNoGoodReplica when Sentinel has no replica to promote,
+// ErrNoSentinel when none names old.
+func (s *Sentinels) Failover(ctx context.Context, name, old string) (string, error) {
+	v := s.Master(ctx, name)
+	var errs []error
+	for _, o := range v.Opinions {
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+			continue
+		}
+		if o.Addr != old {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		err := s.client(o.Sentinel).Failover(cctx, name).Err()
+		cancel()
+		switch {
+		case err == nil:
+			return o.Sentinel, nil
+		case strings.HasPrefix(err.Error(), "INPROG"):
+			return o.Sentinel, nil
+		case strings.HasPrefix(err.Error(), "NOGOODSLAVE"):
+			return o.Sentinel, fmt.Errorf("fail over %s: sentinel %s: %w", name, o.Sentinel, ErrNoGoodReplica)
+		}
+		errs = append(errs, fmt.Errorf("sentinel %s: %w", o.Sentinel, err))
+	}
+	if v.Addr != "" && v.Addr != old {
+		return "", fmt.Errorf("fail over %s: the master is already %s, not %s", name, v.Addr, old)
+	}
+	return "", fmt.Errorf("fail over %s: %w (master %s): %w", name, ErrNoSentinel, old, errors.Join(errs...))
+}
+
+// WaitSwitch waits until the Sentinels name a master of name other than
+// old, and that master answers ROLE as a master; it returns its address.
+// It listens for +switch-master on the Sentinel that runs the fail-over
+// (via, "" for none) and polls every Sentinel meanwhile, so a lost
+// message costs at most a poll period. ctx bounds the wait.
+func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	heard := make(chan string, 1)
+	if via != "" {
+		ps := s.client(via).Subscribe(ctx, "+switch-master")
+		defer ps.Close()
+		go func() {
+			for m := range ps.Channel() {
+				f := strings.Fields(m.Payload) // name oldip oldport newip newport
+				if len(f) == 5 && f[0] == name {
+					select {
+					case heard <- net.JoinHostPort(f[3], f[4]):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cand := ""
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("wait for the fail-over of %s: %w", name, ctx.Err())
+		case cand = <-heard:
+		case <-tick.C:
+			if v := s.Master(ctx, name); v.Addr != "" && v.Addr != old {
+				cand = v.Addr
+			}
+		}
+		if cand == "" || cand == old {
+			continue
+		}
+		if r, err := RoleOf(ctx, cand, s.password, s.timeout); err == nil && r.Master() {
+			return cand, nil
+		}
+	}
+}
