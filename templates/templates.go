@@ -47,25 +47,25 @@ type SentinelMaster struct {
 	Port            int
 	Quorum          int
 	DownAfterMS     int64
-	FailoverTimeout int64 // ms
+	FailoverTimeout int64  // ms
 	AuthPass        string // "" for none
 }
 
 // RedisConfData is what RedisConf needs. String values that are paths or may
 // hold spaces are already quoted for redis.conf by the caller.
 type RedisConfData struct {
-	Node       string   // node name
-	Source     string   // the twine.conf it was generated from
-	Line       int      // the line of twine.conf that defines the node
-	Port       int      //
-	Bind       string   // address(es) to listen on
-	Protected  bool     // protected-mode (only loopback clients without a password)
-	Dir        string   // working directory: data files live here
-	Pidfile    string   //
-	Logfile    string   //
-	Databases  int      //
-	AppendOnly bool     // AOF everysec, automatic rewrites off (twined schedules them)
-	ReplicaOf  string   // "HOST PORT" of the master, "" for a master
+	Node       string // node name
+	Source     string // the twine.conf it was generated from
+	Line       int    // the line of twine.conf that defines the node
+	Port       int    //
+	Bind       string // address(es) to listen on
+	Protected  bool   // protected-mode (only loopback clients without a password)
+	Dir        string // working directory: data files live here
+	Pidfile    string //
+	Logfile    string //
+	Databases  int    //
+	AppendOnly bool   // AOF everysec, automatic rewrites off (twined schedules them)
+	ReplicaOf  string // "HOST PORT" of the master, "" for a master
 	// AnnounceIP is the address a replica tells its master, so that
 	// Sentinels find it at its twine.conf host; "" to leave it to Redis.
 	AnnounceIP string
@@ -73,8 +73,8 @@ type RedisConfData struct {
 	// min-replicas-max-lag (seconds); MinReplicas 0 leaves them out.
 	MinReplicas    int
 	MinReplicasLag int
-	Password       string // requirepass and masterauth, "" for none
-	Includes   []string // files included at the end, so they override
+	Password       string   // requirepass and masterauth, "" for none
+	Includes       []string // files included at the end, so they override
 }
 
 // DemoConfig returns the twine.conf of the demo cluster twined runs when it
