@@ -98,14 +98,25 @@ func (c composer) summary(b batch) string {
 			parts = append(parts, countNodes(len(ns))+k.verb+where(ns))
 		}
 	}
-	var aof []string
+	var aof, moved, stuck []string
 	invalid := false
 	for _, n := range b.notes {
-		if n.kind == aofFailed {
+		switch n.kind {
+		case aofFailed:
 			aof = append(aof, n.node.Name)
-		} else {
+		case failedOver:
+			moved = append(moved, failoverSet(n))
+		case failoverFailed:
+			stuck = append(stuck, failoverSet(n))
+		default:
 			invalid = true
 		}
+	}
+	if len(moved) > 0 {
+		parts = append(parts, "fail-over of "+strings.Join(moved, ", "))
+	}
+	if len(stuck) > 0 {
+		parts = append(parts, "no replica took over "+strings.Join(stuck, ", "))
 	}
 	if len(aof) > 0 {
 		parts = append(parts, "AOF rewrite failed on "+strings.Join(aof, ", "))
@@ -232,6 +243,8 @@ func stateText(s supervisor.State) string {
 		return "down (exited)"
 	case supervisor.Starting:
 		return "starting (restarted, not answering yet)"
+	case supervisor.Held:
+		return "held down (a master not restarted yet, to protect its set's data)"
 	}
 	return s.String()
 }
@@ -295,6 +308,16 @@ func note(n notice) templates.AlertNote {
 		}
 	case configInvalid:
 		out.Title = "twine.conf reload rejected; the running cluster is unchanged"
+	case failedOver:
+		out.Title = "Fail-over of " + failoverSet(n)
+		if fo := n.fo; fo != nil {
+			out.Title += fmt.Sprintf(": %s replaced %s; writes refused for %s", fo.New, fo.Old, fo.Refused.Round(10*time.Millisecond))
+		}
+	case failoverFailed:
+		out.Title = "No replica took over " + failoverSet(n)
+		if n.fo != nil {
+			out.Title += " from " + n.fo.Old
+		}
 	}
 	for _, s := range []string{n.reason, n.err} {
 		for _, l := range strings.Split(s, "\n") {
@@ -304,6 +327,14 @@ func note(n notice) templates.AlertNote {
 		}
 	}
 	return out
+}
+
+// failoverSet names the replica set of a fail-over notice.
+func failoverSet(n notice) string {
+	if n.fo != nil {
+		return n.fo.Set
+	}
+	return n.node.Name + "'s set"
 }
 
 // roundDuration renders d for people: whole seconds from a second up,

@@ -46,6 +46,8 @@ const (
 	resolvedRemoved                   // an alerted node left twine.conf
 	aofFailed                         // a BGREWRITEAOF failed
 	configInvalid                     // a reload found twine.conf invalid
+	failedOver                        // a replica took over from a master that exited
+	failoverFailed                    // no replica took over from a master that exited
 )
 
 // notice is a one-off item of a mail: a resolution or an event that has
@@ -57,6 +59,7 @@ type notice struct {
 	start  time.Time             // the incident's start, for resolutions
 	err    string
 	reason string
+	fo     *supervisor.FailoverInfo // for fail-over notices
 }
 
 // nodeAlert is a node in trouble as a mail shows it.
@@ -143,6 +146,16 @@ func (r *rules) event(e supervisor.Event) {
 		r.notices = append(r.notices, notice{kind: aofFailed, at: e.Time, node: n, err: e.Err, reason: e.Reason})
 	case supervisor.ConfigInvalid:
 		r.notices = append(r.notices, notice{kind: configInvalid, at: e.Time, err: e.Err, reason: e.Reason})
+	case supervisor.Failover, supervisor.FailoverFailed:
+		kind := failedOver
+		if e.Kind == supervisor.FailoverFailed {
+			kind = failoverFailed
+		}
+		n := supervisor.NodeStatus{Name: e.Node, Partition: -1}
+		if t := r.nodes[e.Node]; t != nil {
+			n = t.status
+		}
+		r.notices = append(r.notices, notice{kind: kind, at: e.Time, node: n, err: e.Err, reason: e.Reason, fo: e.Failover})
 	}
 }
 
@@ -287,7 +300,7 @@ func (r *rules) take(now time.Time) batch {
 		inc.due, inc.remind, inc.mailed = false, false, now
 	}
 	for _, n := range r.notices {
-		if n.kind == aofFailed || n.kind == configInvalid {
+		if n.kind == aofFailed || n.kind == configInvalid || n.kind == failedOver || n.kind == failoverFailed {
 			b.notes = append(b.notes, n)
 		} else {
 			b.resolved = append(b.resolved, n)

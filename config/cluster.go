@@ -113,6 +113,17 @@ func (c *Cluster) Node(name string) (Node, bool) {
 	return Node{}, false
 }
 
+// NodeAt returns the node that listens at addr (HOST:PORT as Addr gives
+// it).
+func (c *Cluster) NodeAt(addr string) (Node, bool) {
+	for _, n := range c.nodes {
+		if n.Addr() == addr {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
 // NodesOn returns the nodes that live on host, in file order.
 func (c *Cluster) NodesOn(host string) []Node {
 	var out []Node

@@ -244,10 +244,8 @@ func (w *watcher) onFailover(addr string, err error) {
 
 // nodeLabel is "NAME (HOST:PORT)" for an address of the cluster.
 func nodeLabel(c *config.Cluster, addr string) string {
-	for _, n := range c.Nodes() {
-		if n.Addr() == addr {
-			return n.Name + " (" + addr + ")"
-		}
+	if n, ok := c.NodeAt(addr); ok {
+		return n.Name + " (" + addr + ")"
 	}
 	return addr
 }

@@ -159,6 +159,8 @@ type Snapshot struct {
 	Masterless     []int `json:"masterless_partitions"`
 	// EventsDropped counts events lost by slow subscribers.
 	EventsDropped uint64 `json:"events_dropped"`
+	// Masters is the live master of each replica set with a node here.
+	Masters []SetMaster `json:"masters"`
 }
 
 // hostStatus judges a host from its nodes and the partitions it serves

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type Supervisor struct {
 	observe         func(string, time.Duration, bool)
 	leave           bool                 // Options.leaveRunning
 	sentinelClients []*replset.Sentinels // every one made, closed by Close
+	masters         []SetMaster          // the master map, replaced by mastersLoop
 }
 
 // New prepares a supervisor for host; nothing runs until Start.
@@ -150,6 +152,7 @@ func (s *Supervisor) Start() error {
 		s.watchers = append(s.watchers, s.spawnWatcher(n, env, s.stopped[n.Name]))
 	}
 	s.aofStop = s.startAOF(env, s.watchers)
+	s.wg.Go(func() { s.mastersLoop(s.ctx) })
 	return nil
 }
 
@@ -240,14 +243,15 @@ func (s *Supervisor) WaitReady(ctx context.Context) []string {
 // Snapshot returns the status of every node of the host, copied.
 func (s *Supervisor) Snapshot() Snapshot {
 	s.mu.Lock()
-	ws := s.watchers
+	ws, masters, c := s.watchers, slices.Clone(s.masters), s.cluster
 	s.mu.Unlock()
-	snap := Snapshot{Host: s.host, Time: time.Now(), Nodes: make([]NodeStatus, 0, len(ws))}
+	snap := Snapshot{Host: s.host, Time: time.Now(), Nodes: make([]NodeStatus, 0, len(ws)), Masters: masters}
 	for _, w := range ws {
 		n := w.snapshot()
 		n.finish(snap.Time)
 		snap.Nodes = append(snap.Nodes, n)
 	}
+	applyMasters(snap.Nodes, masters, c)
 	snap.PartitionCount, snap.Masterless = snap.Partitions()
 	snap.Status, snap.Up = hostStatus(snap.Nodes, snap.Masterless)
 	snap.EventsDropped = s.bus.dropped.Load()

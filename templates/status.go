@@ -23,6 +23,17 @@ type StatusPageData struct {
 	States   []string // every node state, for the legend
 	Nodes    []StatusPageNode
 	Problems []StatusPageNode // the nodes that are not up
+	Masters  []StatusPageMaster
+}
+
+// StatusPageMaster is one replica set's master on the status page.
+type StatusPageMaster struct {
+	Set       string // "p3" or "status"
+	Master    string // node name, "-" when none is known
+	Addr      string
+	Source    string // sentinel or role
+	Sentinels string // "3/3", or "-" without Sentinels
+	Confirmed string // yes or no
 }
 
 // StatusPageNode is one node on the status page.

@@ -67,7 +67,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		// returns when sup.Close closes the subscription.
 		al.Run(context.Background(), sup.Subscribe(1024).C, sup.Snapshot)
 	}()
-	web, err := newHTTPD(c, sup, m, log)
+	web, err := newHTTPD(c, o.listenAddr(c), sup, m, log)
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
 	}
@@ -147,7 +147,7 @@ func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervi
 		return false
 	}
 	web.cluster.Store(c)
-	if c.Settings().HTTPD != old.Settings().HTTPD {
+	if c.Settings().HTTPD != old.Settings().HTTPD && !web.flagAddr {
 		log.Warn("set httpd changed; the listener moves at the next twined restart", "listening", old.Settings().HTTPD, "configured", c.Settings().HTTPD)
 	}
 	if flagLevel == "" {

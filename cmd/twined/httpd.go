@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,11 +36,12 @@ type httpd struct {
 	readOnly bool   // non-loopback listener without a token: no control
 	srv      *http.Server
 	ln       net.Listener
+	flagAddr bool // the address came from -httpd: set httpd does not move it
 }
 
-// newHTTPD listens on the cluster's httpd address. It refuses nothing yet;
-// call serve to answer requests.
-func newHTTPD(c *config.Cluster, sup *supervisor.Supervisor, m *metrics, log hclog.Logger) (*httpd, error) {
+// newHTTPD listens on addr (-httpd, or the cluster's httpd setting). It
+// refuses nothing yet; call serve to answer requests.
+func newHTTPD(c *config.Cluster, addr string, sup *supervisor.Supervisor, m *metrics, log hclog.Logger) (*httpd, error) {
 	s := c.Settings()
 	h := &httpd{sup: sup, log: log.Named("httpd"), metrics: m}
 	h.cluster.Store(c)
@@ -50,20 +52,26 @@ func newHTTPD(c *config.Cluster, sup *supervisor.Supervisor, m *metrics, log hcl
 		}
 		h.token = tok
 	}
-	host, _, _ := net.SplitHostPort(s.HTTPD)
+	host, _, _ := net.SplitHostPort(addr)
 	if !config.IsLoopback(host) && h.token == nil {
 		h.readOnly = true
 	}
-	ln, err := net.Listen("tcp", s.HTTPD)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s (set httpd in %s): %w", s.HTTPD, c.File(), err)
+		where := "set httpd in " + c.File()
+		if addr != s.HTTPD {
+			where = "-httpd"
+		}
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, where, err)
 	}
 	h.ln = ln
+	h.flagAddr = addr != s.HTTPD
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /status", h.status)
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("POST /control/{action}", h.control)
+	mux.HandleFunc("GET /partition/{p}/{role}", h.partitionRole)
 	h.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -183,7 +191,59 @@ func pageData(s supervisor.Snapshot) templates.StatusPageData {
 			d.Problems = append(d.Problems, pn)
 		}
 	}
+	for _, m := range s.Masters {
+		pm := templates.StatusPageMaster{Set: setShort(m.Partition), Master: m.Master, Addr: m.Addr, Source: m.Source,
+			Sentinels: "-", Confirmed: yesNo(m.Confirmed)}
+		if m.Sentinels > 0 {
+			pm.Sentinels = fmt.Sprintf("%d/%d", m.SentinelsAgree, m.Sentinels)
+		}
+		if pm.Master == "" {
+			pm.Master = "-"
+		}
+		d.Masters = append(d.Masters, pm)
+	}
 	return d
+}
+
+// partitionRole serves GET /partition/P/master and /partition/P/replica
+// (P a partition number, or status) for load balancers, as Patroni serves
+// HAProxy: 200 when a node of this host is P's master (or a replica with
+// its link up), confirmed by the node itself and, where Sentinels watch
+// the set, by a majority of them; 503 otherwise; 404 for a set with no
+// node here. The body says why.
+func (h *httpd) partitionRole(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
+	role := r.PathValue("role")
+	if role != "master" && role != "replica" {
+		http.Error(w, fmt.Sprintf("unknown role %q (want master or replica)", role), http.StatusNotFound)
+		return
+	}
+	p := -1
+	if arg := r.PathValue("p"); arg != "status" {
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 0 {
+			http.Error(w, fmt.Sprintf("partition %q: want a number or status", arg), http.StatusNotFound)
+			return
+		}
+		p = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ok, text, err := h.sup.ServesAs(ctx, p, role == "master")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case errors.Is(err, supervisor.ErrNoSetHere):
+		http.Error(w, err.Error(), http.StatusNotFound)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	case ok:
+		fmt.Fprintln(w, text)
+	default:
+		http.Error(w, "not "+role+": "+text, http.StatusServiceUnavailable)
+	}
 }
 
 // allowControl reports whether r may change nodes, answering it if not:

@@ -30,6 +30,7 @@ type metrics struct {
 	nodesUp   *prometheus.Desc
 	nodes     *prometheus.Desc
 	dropped   *prometheus.Desc
+	master    *prometheus.Desc
 	allStates []supervisor.State
 }
 
@@ -52,6 +53,7 @@ func newMetrics() *metrics {
 		nodesUp:   prometheus.NewDesc("twine_host_nodes_up", "Nodes of the host that answer.", []string{"host"}, nil),
 		nodes:     prometheus.NewDesc("twine_host_nodes", "Nodes of the host.", []string{"host"}, nil),
 		dropped:   prometheus.NewDesc("twine_events_dropped_total", "Supervisor events lost by slow subscribers.", nil, nil),
+		master:    prometheus.NewDesc("twine_partition_master", "1 for the confirmed master of each replica set with a node on this host (partition \"status\" for the status set), labelled with its node; 0 when none is confirmed.", []string{"partition", "node"}, nil),
 		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped, supervisor.Held},
 	}
 	m.reg.MustRegister(m.latency, m,
@@ -68,7 +70,7 @@ func (m *metrics) observeCheck(node string, latency time.Duration, _ bool) {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.up, m.state, m.restarts, m.checks, m.failed, m.memory, m.uptime, m.host, m.nodesUp, m.nodes, m.dropped} {
+	for _, d := range []*prometheus.Desc{m.up, m.state, m.restarts, m.checks, m.failed, m.memory, m.uptime, m.host, m.nodesUp, m.nodes, m.dropped, m.master} {
 		ch <- d
 	}
 }
@@ -100,6 +102,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.nodesUp, float64(s.Up), s.Host)
 	gauge(m.nodes, float64(len(s.Nodes)), s.Host)
 	counter(m.dropped, float64(s.EventsDropped))
+	for _, sm := range s.Masters {
+		p := setShort(sm.Partition)
+		if sm.Partition >= 0 {
+			p = itoa(sm.Partition)
+		}
+		gauge(m.master, b2f(sm.Confirmed), p, sm.Master)
+	}
 }
 
 func (m *metrics) handler() http.Handler {

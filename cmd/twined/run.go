@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 
 	"github.com/twine/twine/cmd/internal/mainutil"
 
@@ -37,6 +39,17 @@ type options struct {
 	format    string
 	action    string // stop, start or restart: -stop/-start/-restart given
 	target    string // the node named by -stop/-start/-restart, or "all"
+	httpd     string // -httpd: the listener address, overriding set httpd
+	failover  string // -failover P: the partition (or "status") to switch over
+}
+
+// listenAddr is the daemon's status/control address: -httpd, else the
+// config's set httpd.
+func (o options) listenAddr(c *config.Cluster) string {
+	if o.httpd != "" {
+		return o.httpd
+	}
+	return c.Settings().HTTPD
 }
 
 const usageHead = `Usage:
@@ -47,6 +60,8 @@ const usageHead = `Usage:
                                         ask the running daemon; exit 0 OK,
                                         1 DEGRADED, 2 HALT, 3 UNKNOWN
   twined -stop|-start|-restart NODE|all control nodes of the running daemon
+  twined -failover P|status [-config F] hand partition P's mastership to its
+                                        most up-to-date replica, losing no write
   twined -test-alert [-config F]        send a test mail, print the server's answer
   twined -version
 
@@ -70,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
 	fs.BoolVar(&o.testAlert, "test-alert", false, "send one test mail with the config's mail settings and print the server's answer")
 	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
+	fs.StringVar(&o.httpd, "httpd", "", "the daemon's status/control `HOST:PORT` (default: set httpd of the config); also where -status, -stop... ask")
+	fs.StringVar(&o.failover, "failover", "", "switch partition `P` (or status) over to its most up-to-date replica, through Sentinel where one watches it")
 	var stop, start, restart string
 	fs.StringVar(&stop, "stop", "", "stop `NODE` (or all) cleanly; it stays stopped, across twined restarts, until -start")
 	fs.StringVar(&start, "start", "", "start `NODE` (or all) stopped by -stop")
@@ -90,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, &mainutil.ExitError{Code: 2}
 	}
 	modes := 0
-	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert} {
+	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert, o.failover != ""} {
 		if set {
 			modes++
 		}
@@ -102,8 +119,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	}
 	if modes > 1 {
-		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -stop, -start and -restart exclude each other")
+		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -failover, -stop, -start and -restart exclude each other")
 		return o, &mainutil.ExitError{Code: 2}
+	}
+	if o.httpd != "" {
+		if err := checkHostPort(o.httpd); err != nil {
+			fmt.Fprintf(stderr, "twined: -httpd %q: %v\n", o.httpd, err)
+			return o, &mainutil.ExitError{Code: 2}
+		}
 	}
 	if !slices.Contains(append(slices.Clone(statusFormats), "html"), o.format) {
 		fmt.Fprintf(stderr, "twined: -format %q: want summary, list, json, xml or html\n", o.format)
@@ -133,8 +156,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTestAlert(ctx, o, stdout)
 	case o.action != "":
 		return runControl(ctx, o, stdout)
+	case o.failover != "":
+		return runFailover(ctx, o, stdout)
 	}
 	return runDaemon(ctx, o, stderr)
+}
+
+// checkHostPort validates a HOST:PORT flag value.
+func checkHostPort(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
 }
 
 // loadConfig reads the config named by -config, else DefaultConfig, else

@@ -34,13 +34,13 @@ const (
 // statusRequestTimeout bounds one -status request to the daemon.
 const statusRequestTimeout = 5 * time.Second
 
-// daemonURL is the base URL of the running daemon's listener, from the
-// config's httpd setting (a wildcard listen address is reached on
-// loopback).
-func daemonURL(c *config.Cluster) string {
-	host, port, err := net.SplitHostPort(c.Settings().HTTPD)
+// daemonURL is the base URL of the running daemon's listener at addr
+// (-httpd, or the config's httpd setting; a wildcard listen address is
+// reached on loopback).
+func daemonURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://" + c.Settings().HTTPD
+		return "http://" + addr
 	}
 	switch host {
 	case "", "0.0.0.0":
@@ -60,7 +60,7 @@ func runStatus(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return &mainutil.ExitError{Code: exitUnknown, Err: err}
 	}
-	base := daemonURL(c)
+	base := daemonURL(o.listenAddr(c))
 	if o.format == "html" {
 		body, _, err := daemonGet(ctx, base+"/")
 		if err != nil {
@@ -192,7 +192,7 @@ func runControl(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return &mainutil.ExitError{Code: exitUnknown, Err: err}
 	}
-	base := daemonURL(c)
+	base := daemonURL(o.listenAddr(c))
 	u := fmt.Sprintf("%s/control/%s?node=%s", base, o.action, url.QueryEscape(o.target))
 	ctx, cancel := context.WithTimeout(ctx, controlTimeout(c.Settings())*time.Duration(max(1, len(c.Nodes())))+10*time.Second)
 	defer cancel()

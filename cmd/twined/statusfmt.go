@@ -70,6 +70,36 @@ func writeSummary(w io.Writer, s supervisor.Snapshot) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", n.Name, partitionText(n), n.State, "since "+ago(n.Since, s.Time), detail(n))
 	}
 	tw.Flush()
+	for _, m := range s.Masters {
+		if !m.Confirmed || (m.Sentinels > 0 && m.SentinelsAgree <= m.Sentinels/2) {
+			fmt.Fprintf(w, "  %s: %s\n", m.Set, masterText(m))
+		}
+	}
+}
+
+// masterText describes a set's master: "r1 (127.0.0.2:7001), 3/3
+// sentinels agree", or why none is confirmed.
+func masterText(m supervisor.SetMaster) string {
+	var b strings.Builder
+	switch {
+	case m.Addr == "":
+		b.WriteString("no master found")
+	case !m.Confirmed:
+		fmt.Fprintf(&b, "master %s unconfirmed (it does not answer ROLE as a master)", masterName(m))
+	default:
+		fmt.Fprintf(&b, "master %s", masterName(m))
+	}
+	if m.Sentinels > 0 {
+		fmt.Fprintf(&b, ", %d/%d sentinels agree", m.SentinelsAgree, m.Sentinels)
+	}
+	return b.String()
+}
+
+func masterName(m supervisor.SetMaster) string {
+	if m.Master == "" {
+		return m.Addr
+	}
+	return m.Master + " (" + m.Addr + ")"
 }
 
 // writeList writes one aligned line per node.
@@ -94,6 +124,42 @@ func writeList(w io.Writer, s supervisor.Snapshot) {
 			n.Name, partitionText(n), n.Role, n.State, ago(n.Since, s.Time), pid, n.Port, n.Restarts, mem, ping, detail(n))
 	}
 	tw.Flush()
+	if len(s.Masters) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SET\tMASTER\tADDR\tFROM\tSENTINELS\tCONFIRMED")
+	for _, m := range s.Masters {
+		sentinels := "-"
+		if m.Sentinels > 0 {
+			sentinels = fmt.Sprintf("%d/%d", m.SentinelsAgree, m.Sentinels)
+		}
+		name, addr := m.Master, m.Addr
+		if name == "" {
+			name = "-"
+		}
+		if addr == "" {
+			addr = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", setShort(m.Partition), name, addr, m.Source, sentinels, yesNo(m.Confirmed))
+	}
+	tw.Flush()
+}
+
+// setShort is "p3", or "status" for the status set.
+func setShort(p int) string {
+	if p < 0 {
+		return "status"
+	}
+	return "p" + strconv.Itoa(p)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // detail says why a node is in its state, and what comes next.
@@ -116,7 +182,7 @@ func detail(n supervisor.NodeStatus) string {
 
 func partitionText(n supervisor.NodeStatus) string {
 	if n.Partition < 0 {
-		return "status"
+		return n.Kind // status or sentinel
 	}
 	return "p" + strconv.Itoa(n.Partition)
 }
@@ -179,16 +245,28 @@ func plural(n int, one, many string) string {
 
 // xmlStatus is the XML form of a snapshot: the same data as the JSON.
 type xmlStatus struct {
-	XMLName       xml.Name  `xml:"twine"`
-	Host          string    `xml:"host,attr"`
-	Status        string    `xml:"status,attr"`
-	Time          time.Time `xml:"time,attr"`
-	Up            int       `xml:"up,attr"`
-	Total         int       `xml:"nodes,attr"`
-	Partitions    int       `xml:"partitions,attr"`
-	Masterless    string    `xml:"masterless_partitions,attr,omitempty"`
-	EventsDropped uint64    `xml:"events_dropped,attr"`
-	Nodes         []xmlNode `xml:"node"`
+	XMLName       xml.Name    `xml:"twine"`
+	Host          string      `xml:"host,attr"`
+	Status        string      `xml:"status,attr"`
+	Time          time.Time   `xml:"time,attr"`
+	Up            int         `xml:"up,attr"`
+	Total         int         `xml:"nodes,attr"`
+	Partitions    int         `xml:"partitions,attr"`
+	Masterless    string      `xml:"masterless_partitions,attr,omitempty"`
+	EventsDropped uint64      `xml:"events_dropped,attr"`
+	Nodes         []xmlNode   `xml:"node"`
+	Masters       []xmlMaster `xml:"master"`
+}
+
+type xmlMaster struct {
+	Partition      int    `xml:"partition,attr"`
+	Name           string `xml:"name,attr,omitempty"`
+	Node           string `xml:"node,attr,omitempty"`
+	Addr           string `xml:"addr,attr,omitempty"`
+	Source         string `xml:"source,attr"`
+	Confirmed      bool   `xml:"confirmed,attr"`
+	SentinelsAgree int    `xml:"sentinels_agree,attr"`
+	Sentinels      int    `xml:"sentinels,attr"`
 }
 
 type xmlNode struct {
@@ -229,6 +307,10 @@ func toXML(s supervisor.Snapshot) xmlStatus {
 			LatencyMS: n.LatencyMS, Checks: n.Checks, FailedChecks: n.FailedChecks, LastSave: n.LastSave,
 			LastSaveStatus: n.LastSaveStatus, AOFEnabled: n.AOFEnabled, AOFRewrite: n.LastAOFRewriteStatus,
 		})
+	}
+	for _, m := range s.Masters {
+		x.Masters = append(x.Masters, xmlMaster{Partition: m.Partition, Name: m.Name, Node: m.Master, Addr: m.Addr,
+			Source: m.Source, Confirmed: m.Confirmed, SentinelsAgree: m.SentinelsAgree, Sentinels: m.Sentinels})
 	}
 	return x
 }

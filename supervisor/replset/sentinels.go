@@ -131,12 +131,61 @@ func (v View) Majority() bool { return v.Addr != "" && v.Agree > v.Total/2 }
 
 // Master asks every Sentinel, in parallel, for the master of name.
 func (s *Sentinels) Master(ctx context.Context, name string) View {
-	v := View{Total: len(s.addrs), Opinions: make([]Opinion, len(s.addrs))}
+	ops := make([]Opinion, len(s.addrs))
 	var wg sync.WaitGroup
 	for i, addr := range s.addrs {
-		wg.Go(func() { v.Opinions[i] = s.opinion(ctx, addr, name) })
+		wg.Go(func() { ops[i] = s.opinion(ctx, addr, name) })
 	}
 	wg.Wait()
+	return aggregate(ops)
+}
+
+// Views asks every Sentinel, in parallel, for every master it monitors
+// (SENTINEL MASTERS: one request each) and returns the view of each of
+// names.
+func (s *Sentinels) Views(ctx context.Context, names []string) map[string]View {
+	all := make([]map[string]Opinion, len(s.addrs))
+	var wg sync.WaitGroup
+	for i, addr := range s.addrs {
+		wg.Go(func() { all[i] = s.opinions(ctx, addr) })
+	}
+	wg.Wait()
+	out := make(map[string]View, len(names))
+	for _, name := range names {
+		ops := make([]Opinion, len(s.addrs))
+		for i, addr := range s.addrs {
+			o, ok := all[i][name]
+			if !ok {
+				o = Opinion{Sentinel: addr, Err: fmt.Errorf("sentinel %s: no master %s", addr, name)}
+			}
+			ops[i] = o
+		}
+		out[name] = aggregate(ops)
+	}
+	return out
+}
+
+// opinions asks one Sentinel for SENTINEL MASTERS, by name; nil when it
+// does not answer.
+func (s *Sentinels) opinions(ctx context.Context, addr string) map[string]Opinion {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	raw, err := s.client(addr).Masters(ctx).Result()
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]Opinion, len(raw))
+	for _, r := range raw {
+		m := fieldMap(r)
+		epoch, _ := strconv.ParseInt(m["config-epoch"], 10, 64)
+		out[m["name"]] = Opinion{Sentinel: addr, Addr: net.JoinHostPort(m["ip"], m["port"]), Epoch: epoch, Flags: m["flags"]}
+	}
+	return out
+}
+
+// aggregate makes a view of the Sentinels' opinions, given local first.
+func aggregate(ops []Opinion) View {
+	v := View{Total: len(ops), Opinions: ops}
 	for _, o := range v.Opinions { // the local Sentinel wins ties
 		if o.Err == nil && (v.Addr == "" || o.Epoch > v.Epoch) {
 			v.Addr, v.Epoch = o.Addr, o.Epoch
