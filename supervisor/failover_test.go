@@ -15,7 +15,7 @@ import (
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs/redistest"
-	"github.com/twine/twine/supervisor/replset"
+	"github.com/twine/twine/config/route/replset"
 )
 
 // hostPort returns a port free on host a moment ago.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs"
-	"github.com/twine/twine/supervisor/replset"
+	"github.com/twine/twine/config/route/replset"
 	"github.com/twine/twine/supervisor/setup"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/twine/twine/config"
-	"github.com/twine/twine/supervisor/replset"
+	"github.com/twine/twine/config/route/replset"
 	"github.com/twine/twine/supervisor/setup"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/twine/twine/config"
-	"github.com/twine/twine/supervisor/replset"
+	"github.com/twine/twine/config/route/replset"
 	"github.com/twine/twine/supervisor/setup"
 )
 

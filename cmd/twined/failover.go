@@ -10,7 +10,7 @@ import (
 
 	"github.com/twine/twine/cmd/internal/mainutil"
 	"github.com/twine/twine/config"
-	"github.com/twine/twine/supervisor/replset"
+	"github.com/twine/twine/config/route/replset"
 )
 
 // switchCatchUp bounds how long a switchover waits, writes paused, for the
