@@ -30,7 +30,7 @@ func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error 
 	name := strings.ToLower(string(args[0]))
 	masters := make([]config.Node, r.Partitions())
 	for p := range masters {
-		masters[p] = r.Master(p)
+		masters[p] = r.MasterOf(ctx, p)
 	}
 	if destructive[name] && !c.o.yes {
 		if err := c.confirm(fmt.Sprintf("%s on all %d masters of %s", strings.ToUpper(name), len(masters), r.Cluster().File())); err != nil {

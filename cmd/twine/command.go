@@ -38,7 +38,7 @@ func (c *cli) runCommand(ctx context.Context) error {
 	if c.o.all {
 		return c.runAll(ctx, r, args)
 	}
-	target, err := c.target(r)
+	target, err := c.target(ctx, r)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (c *cli) runPipe(ctx context.Context) error {
 		return err
 	}
 	defer closeRouter()
-	target, err := c.target(r)
+	target, err := c.target(ctx, r)
 	if err != nil {
 		return err
 	}

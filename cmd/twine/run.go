@@ -103,13 +103,13 @@ func (c *cli) newRouter(ctx context.Context, o route.Options) (*route.Router, fu
 }
 
 // target returns the node chosen by -partition or -node, if any.
-func (c *cli) target(r *route.Router) (*config.Node, error) {
+func (c *cli) target(ctx context.Context, r *route.Router) (*config.Node, error) {
 	switch {
 	case c.o.given["partition"]:
 		if c.o.partition >= r.Partitions() {
 			return nil, usageError("-partition %d: the cluster has partitions 0 to %d", c.o.partition, r.Partitions()-1)
 		}
-		n := r.Master(c.o.partition)
+		n := r.MasterOf(ctx, c.o.partition)
 		return &n, nil
 	case c.o.given["node"]:
 		n, ok := r.Cluster().Node(c.o.node)

@@ -180,7 +180,7 @@ func (p *Pipe) master(part int) *pipeNode {
 	if q := p.parts[part]; q != nil {
 		return q
 	}
-	q := p.node(p.r.masters[part])
+	q := p.node(p.r.MasterOf(p.ctx, part))
 	p.parts[part] = q
 	return q
 }

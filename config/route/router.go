@@ -42,7 +42,8 @@ type Options struct {
 // for concurrent use. Close it to close its connections.
 //
 // The master of a partition is its initial master in twine.conf (the first
-// node listed for it).
+// node listed for it), or, where Sentinels watch the partition, the master
+// they name (see MasterOf).
 type Router struct {
 	cluster  *config.Cluster
 	hash     hash.Func
@@ -56,6 +57,8 @@ type Router struct {
 	fetch sync.Mutex                  // serialises reading the table
 	table atomic.Pointer[Table]       // nil until read
 	live  atomic.Pointer[config.Node] // the node the table came from
+
+	mtab *masterTable // each partition's current master
 
 	mu      sync.Mutex
 	clients map[string]*redis.Client // by node name
@@ -79,8 +82,8 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 		o.PoolSize = 4
 	}
 	pw := o.Password
+	var err error
 	if pw == "" {
-		var err error
 		if pw, err = c.Settings().RedisPassword(); err != nil {
 			return nil, err
 		}
@@ -107,6 +110,9 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 		}
 		r.masters = append(r.masters, m)
 	}
+	if r.mtab, err = newMasterTable(c, pw, o.DialTimeout); err != nil {
+		return nil, err
+	}
 	r.order = append(r.order, r.masters...)
 	for _, n := range c.Nodes() {
 		if !n.InitialMaster() {
@@ -119,7 +125,8 @@ func New(c *config.Cluster, o Options) (*Router, error) {
 // Cluster returns the cluster the Router routes to.
 func (r *Router) Cluster() *config.Cluster { return r.cluster }
 
-// Master returns the master of partition p (0 <= p < Partitions()).
+// Master returns the initial master of partition p (0 <= p < Partitions())
+// in twine.conf; MasterOf follows fail-overs.
 func (r *Router) Master(p int) config.Node { return r.masters[p] }
 
 // Partitions returns the number of partitions.
@@ -137,6 +144,9 @@ func (r *Router) Close() error {
 	defer r.mu.Unlock()
 	r.closed = true
 	var errs []error
+	if r.mtab.sent != nil {
+		errs = append(errs, r.mtab.sent.Close())
+	}
 	for _, c := range r.clients {
 		errs = append(errs, c.Close())
 	}
@@ -219,7 +229,7 @@ func (r *Router) Do(ctx context.Context, args [][]byte) (Reply, error) {
 	case rt.Split:
 		return r.split(ctx, rt, args)
 	}
-	return r.DoOn(ctx, r.masters[rt.Partition], args)
+	return r.doMaster(ctx, rt.Partition, rt.Command, args)
 }
 
 // routePool recycles the Routes of Do, whose slices are reused.

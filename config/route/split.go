@@ -71,7 +71,7 @@ func (r *Router) split(ctx context.Context, rt *Route, args [][]byte) (Reply, er
 			sub = append(sub, args[at:at+rule.group]...)
 		}
 		wg.Go(func() {
-			replies[i], errs[i] = r.DoOn(ctx, r.masters[p], sub)
+			replies[i], errs[i] = r.doMaster(ctx, p, rt.Command, sub)
 		})
 	}
 	wg.Wait()
