@@ -172,7 +172,7 @@ func (w *watcher) beginFailover() {
 			}
 		}
 		if err == nil {
-			addr, err = sentinels.WaitSwitch(ctx, name, self, via)
+			addr, err = sentinels.WaitSwitch(ctx, name, self, via, c.SetOf(n))
 		}
 		return func() { w.onFailover(addr, err) }
 	})

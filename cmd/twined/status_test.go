@@ -49,7 +49,7 @@ func statusCluster(t *testing.T, extra ...string) (path, httpd string) {
 // pidfile is under dir.
 func killNodes(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		files, _ := filepath.Glob(filepath.Join(dir, "partitions", "*", "*", "redis.pid"))
+		files, _ := filepath.Glob(filepath.Join(dir, "partitions", "*", "*", "*.pid"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {

@@ -253,12 +253,14 @@ func (s *Sentinels) Failover(ctx context.Context, name, old string) (string, err
 	return "", fmt.Errorf("fail over %s: %w (master %s): %w", name, ErrNoSentinel, old, errors.Join(errs...))
 }
 
-// WaitSwitch waits until the Sentinels name a master of name other than
-// old, and that master answers ROLE as a master; it returns its address.
-// It listens for +switch-master on the Sentinel that runs the fail-over
-// (via, "" for none) and polls every Sentinel meanwhile, so a lost
-// message costs at most a poll period. ctx bounds the wait.
-func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string) (string, error) {
+// WaitSwitch waits until a member of set other than old is master: one
+// that the Sentinels name, or one that answers ROLE as a master (Sentinel
+// promoted it and is still repointing the others: it takes writes from
+// then on). It returns the new master's address. It listens for
+// +switch-master on the Sentinel that runs the fail-over (via, "" for
+// none) and polls meanwhile, so a lost message costs at most a poll
+// period. ctx bounds the wait.
+func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string, set []config.Node) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	heard := make(chan string, 1)
@@ -277,17 +279,20 @@ func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string) (stri
 			}
 		}()
 	}
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(switchPoll)
 	defer tick.Stop()
-	for {
+	for n := 0; ; n++ {
 		cand := ""
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("wait for the fail-over of %s: %w", name, ctx.Err())
 		case cand = <-heard:
 		case <-tick.C:
-			if v := s.Master(ctx, name); v.Addr != "" && v.Addr != old {
-				cand = v.Addr
+			cand = s.promoted(ctx, old, set)
+			if cand == "" && n%4 == 0 {
+				if v := s.Master(ctx, name); v.Addr != "" && v.Addr != old {
+					cand = v.Addr
+				}
 			}
 		}
 		if cand == "" || cand == old {
@@ -297,4 +302,32 @@ func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string) (stri
 			return cand, nil
 		}
 	}
+}
+
+// switchPoll is how often WaitSwitch looks at the set's members (and at
+// every fourth look, the Sentinels).
+const switchPoll = 25 * time.Millisecond
+
+// promoted returns the address of a member of set, other than old, that
+// answers ROLE as a master; "" when none does.
+func (s *Sentinels) promoted(ctx context.Context, old string, set []config.Node) string {
+	found := make([]string, len(set))
+	var wg sync.WaitGroup
+	for i, n := range set {
+		if n.Addr() == old {
+			continue
+		}
+		wg.Go(func() {
+			if r, err := RoleOf(ctx, n.Addr(), s.password, s.timeout); err == nil && r.Master() {
+				found[i] = n.Addr()
+			}
+		})
+	}
+	wg.Wait()
+	for _, a := range found {
+		if a != "" {
+			return a
+		}
+	}
+	return ""
 }

@@ -138,9 +138,21 @@ func switchLive(ctx context.Context, o SwitchoverOptions, m int, rs []NodeRole, 
 	}
 	wctx, cancel := context.WithTimeout(ctx, o.Failover)
 	defer cancel()
-	sw.New, err = o.Sentinels.WaitSwitch(wctx, o.Name, old, via)
+	if sw.New, err = o.Sentinels.WaitSwitch(wctx, o.Name, old, via, o.Set); err != nil {
+		return sw, err
+	}
 	sw.Refused = time.Since(begin)
-	return sw, err
+	// Sentinel demotes the old master only at its next look at it, seconds
+	// later: lifting the pause before would let it take writes that its
+	// resync then wipes. Demote it now, still paused.
+	host, port, _ := net.SplitHostPort(sw.New)
+	dctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := mc.Do(dctx, "REPLICAOF", host, port).Err(); err != nil {
+		return sw, fmt.Errorf("switch over %s: demote the old master %s: %w", o.Name, o.Set[m].Name, err)
+	}
+	_ = mc.Do(dctx, "CONFIG", "REWRITE").Err()
+	return sw, nil
 }
 
 // failoverTo switches a set no Sentinel watches with Redis's own
@@ -237,7 +249,7 @@ func promoteFromDown(ctx context.Context, o SwitchoverOptions, old string, rs []
 		}
 		wctx, cancel := context.WithTimeout(ctx, o.Failover)
 		defer cancel()
-		sw.New, err = o.Sentinels.WaitSwitch(wctx, o.Name, old, via)
+		sw.New, err = o.Sentinels.WaitSwitch(wctx, o.Name, old, via, o.Set)
 		sw.Refused = time.Since(begin)
 		return sw, err
 	}
