@@ -14,8 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twine/twine/config"
-	"github.com/twine/twine/procs/redistest"
 	"github.com/twine/twine/config/route/replset"
+	"github.com/twine/twine/procs/redistest"
 )
 
 // hostPort returns a port free on host a moment ago.
