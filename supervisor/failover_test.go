@@ -186,6 +186,42 @@ func TestMasterCrashWithoutSentinelKeepsData(t *testing.T) {
 	}
 }
 
+// A master that died while its twined was down (twined SIGKILLed, then the
+// node) is not restarted from its snapshot by the next twined either: its
+// last stop was not a clean one, so it is held like a crash seen live.
+// A node stopped cleanly by twined restarts as master.
+func TestUncleanMasterHeldAtStart(t *testing.T) {
+	c := replConf(t, nil, "m0=data 0 127.0.0.1 PORT 0", "r0=data 0 127.0.0.1 PORT 0")
+	first := startSupervisorOpts(t, Options{Cluster: c, leaveRunning: true})
+	waitAllUp(t, first)
+	writeAcked(t, nodeClient(t, c, "m0"), 100, 1)
+	pid := nodeStatus(t, first, "m0").PID
+	r0pid := nodeStatus(t, first, "r0").PID
+	t.Cleanup(func() { _ = syscall.Kill(r0pid, syscall.SIGKILL) })
+	_ = first.Close() // as if SIGKILLed: the nodes keep running
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	second := startSupervisorOpts(t, Options{Cluster: c})
+	waitState(t, second, "m0", Held, 10*time.Second)
+	if st := nodeStatus(t, second, "r0"); !st.Adopted {
+		t.Errorf("r0 was not adopted: %s", describe(&st))
+	}
+	_ = second.Close()
+
+	// Stopped cleanly now (r0 saved on SIGTERM; m0 has nothing to save):
+	// the next start is not held.
+	third := startSupervisorOpts(t, Options{Cluster: c})
+	waitState(t, third, "m0", Held, 10*time.Second) // still the unclean exit of before: nothing cleared it
+	if err := third.StartNode(context.Background(), "m0"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, third, "m0", Up, 10*time.Second)
+	_ = third.Close()
+	fourth := startSupervisorOpts(t, Options{Cluster: c})
+	waitAllUp(t, fourth)
+}
+
 // With AOF (fsync every second) a crashed master's own files are current:
 // it restarts at once, as a lone node does, with every key.
 func TestMasterCrashWithAOFRestartsAtOnce(t *testing.T) {
@@ -229,7 +265,12 @@ func waitSentinelsReady(t *testing.T, c *config.Cluster, name string, replicas i
 			ctx := context.Background()
 			r, err1 := sc.Replicas(ctx, name).Result()
 			p, err2 := sc.Sentinels(ctx, name).Result()
-			reps, peers = len(r), len(p)
+			reps, peers = 0, len(p)
+			for _, x := range r {
+				if x["master-link-status"] == "ok" {
+					reps++
+				}
+			}
 			return err1 == nil && err2 == nil && reps >= replicas && peers == len(c.Sentinels())-1
 		}, "sentinel %s knows %d replicas and %d sentinels of %s", s.Name, reps, peers, name)
 		sc.Close()

@@ -146,9 +146,14 @@ func (tc *testCluster) sentinelsReady(replicas int) {
 		redistest.Eventually(tc.t, 30*time.Second, func() bool {
 			r, err1 := sc.Replicas(context.Background(), name).Result()
 			p, err2 := sc.Sentinels(context.Background(), name).Result()
-			reps, peers = len(r), len(p)
+			reps, peers = 0, len(p)
+			for _, x := range r {
+				if x["master-link-status"] == "ok" {
+					reps++
+				}
+			}
 			return err1 == nil && err2 == nil && reps >= replicas && peers == len(tc.c.Sentinels())-1
-		}, "sentinel %s knows %d replicas and %d sentinels of %s", s.Name, reps, peers, name)
+		}, "sentinel %s knows %d replicas in sync and %d sentinels of %s", s.Name, reps, peers, name)
 		sc.Close()
 	}
 }
@@ -409,3 +414,76 @@ func TestFailoverCommandAndHungMasterLoseNoWrite(t *testing.T) {
 }
 
 func firstN[T any](s []T, n int) []T { return s[:min(n, len(s))] }
+
+// After a switchover the whole cluster is stopped (every twined SIGTERMed:
+// nodes save and exit) and started again: partition 0 has exactly one
+// master, the latest one, not twine.conf's first line. Then a reload adds
+// partition 1 as a replica set: every Sentinel monitors it.
+func TestFullRestartKeepsTheLatestMasterAndReloadAddsASet(t *testing.T) {
+	tc := sentinelCluster(t)
+	tc.startAll()
+	tc.sentinelsReady(2)
+	if code, out, errOut := runCLI(t, "-failover", "0", "-config", tc.path); code != 0 {
+		t.Fatalf("twined -failover 0: code %d\n%s%s", code, out, errOut)
+	}
+	latest := tc.master("m0", 10*time.Second)
+	writeAcked(t, tc.client(latest), "k", 500, 2)
+
+	for _, d := range tc.daemons {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for h, d := range tc.daemons {
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("twined of %s did not stop", h)
+		}
+	}
+	tc.startAll()
+	var masters []string
+	redistest.Eventually(t, 20*time.Second, func() bool {
+		masters = masters[:0]
+		for _, n := range tc.c.ReplicaSet(0) {
+			r, err := replset.RoleOf(context.Background(), n.Addr(), "", time.Second)
+			if err != nil {
+				return false
+			}
+			if r.Master() {
+				masters = append(masters, n.Name)
+			} else if r.State != "connected" {
+				return false
+			}
+		}
+		return len(masters) == 1
+	}, "after the restart the masters of partition 0 are %v, want exactly one", masters)
+	if masters[0] != latest {
+		t.Errorf("after the restart %s is master, want the latest, %s", masters[0], latest)
+	}
+	if got := keys(t, tc.client(latest)); got != 500 {
+		t.Errorf("%s holds %d keys after the restart, want 500", latest, got)
+	}
+
+	// A reload that adds a replicated partition 1.
+	conf, err := os.ReadFile(tc.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := fmt.Sprintf("m1=data 1 127.0.0.2 %d 0\nr1b=data 1 127.0.0.3 %d 0\n", hostPort(t, "127.0.0.2"), hostPort(t, "127.0.0.3"))
+	if err := os.WriteFile(tc.path, append(conf, add...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	next, err := config.Load(tc.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, _ := next.Node("m1")
+	for _, s := range next.Sentinels() {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), Protocol: 2, DisableIdentity: true})
+		var got map[string]string
+		redistest.Eventually(t, 30*time.Second, func() bool {
+			got, err = sc.Master(context.Background(), "twine-1").Result()
+			return err == nil && net.JoinHostPort(got["ip"], got["port"]) == m1.Addr() && got["num-slaves"] == "1"
+		}, "sentinel %s does not monitor twine-1 at m1 with its replica: %v %v", s.Name, got, err)
+		sc.Close()
+	}
+}

@@ -304,6 +304,32 @@ func (s *Sentinels) WaitSwitch(ctx context.Context, name, old, via string, set [
 	}
 }
 
+// FitReplicas returns how many replicas of name the Sentinels could
+// promote right now, as the first Sentinel that answers sees them: flags
+// just "slave", link to the master up, priority not 0. Sentinel learns a
+// replica's state from its INFO every 10 s, so a replica that has just
+// synced may not count yet.
+func (s *Sentinels) FitReplicas(ctx context.Context, name string) (int, error) {
+	var errs []error
+	for _, addr := range s.addrs {
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		reps, err := s.client(addr).Replicas(cctx, name).Result()
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sentinel %s: %w", addr, err))
+			continue
+		}
+		fit := 0
+		for _, r := range reps {
+			if r["flags"] == "slave" && r["master-link-status"] == "ok" && r["slave-priority"] != "0" {
+				fit++
+			}
+		}
+		return fit, nil
+	}
+	return 0, fmt.Errorf("replicas of %s: %w: %w", name, ErrNoSentinel, errors.Join(errs...))
+}
+
 // switchPoll is how often WaitSwitch looks at the set's members (and at
 // every fourth look, the Sentinels).
 const switchPoll = 25 * time.Millisecond

@@ -111,9 +111,14 @@ func switchLive(ctx context.Context, o SwitchoverOptions, m int, rs []NodeRole, 
 		return failoverTo(ctx, o, m, rs, errs)
 	}
 	old := o.Set[m].Addr()
+	sw := Switch{Old: old, Via: "sentinel"}
+	// Writes are paused only once Sentinel sees a replica it can promote:
+	// it would refuse (NOGOODSLAVE) while its view of them is stale.
+	if err := waitFit(ctx, o); err != nil {
+		return sw, err
+	}
 	mc := NewClient(old, o.Password, o.Timeout)
 	defer mc.Close()
-	sw := Switch{Old: old, Via: "sentinel"}
 	begin := time.Now()
 	pause := o.Failover + o.CatchUp + 5*time.Second
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -153,6 +158,33 @@ func switchLive(ctx context.Context, o SwitchoverOptions, m int, rs []NodeRole, 
 	}
 	_ = mc.Do(dctx, "CONFIG", "REWRITE").Err()
 	return sw, nil
+}
+
+// sentinelView bounds how long a switchover waits for Sentinel to see a
+// replica fit to promote: its INFO period is 10 s.
+const sentinelView = 15 * time.Second
+
+// waitFit waits, bounded by sentinelView, until the Sentinels see a
+// replica of the set that they can promote.
+func waitFit(ctx context.Context, o SwitchoverOptions) error {
+	deadline := time.Now().Add(sentinelView)
+	for {
+		n, err := o.Sentinels.FitReplicas(ctx, o.Name)
+		if err == nil && n > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("switch over %s: %w", o.Name, err)
+			}
+			return fmt.Errorf("switch over %s: after %s Sentinel still sees no replica in sync that it could promote: %w", o.Name, sentinelView, ErrNoGoodReplica)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // failoverTo switches a set no Sentinel watches with Redis's own
