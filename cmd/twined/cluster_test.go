@@ -81,7 +81,12 @@ func newTestCluster(t *testing.T, extra []string, nodes ...string) *testCluster 
 	}
 	tc.c = c
 	for _, h := range c.Hosts() {
-		tc.httpd[h] = fmt.Sprintf("%s:%d", h, hostPort(t, h))
+		// A host in another network namespace cannot be bound from here:
+		// its test chooses its address.
+		if l, err := net.Listen("tcp", net.JoinHostPort(h, "0")); err == nil {
+			tc.httpd[h] = l.Addr().String()
+			l.Close()
+		}
 	}
 	killNodes(t, tc.dir)
 	return tc
