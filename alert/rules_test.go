@@ -273,3 +273,33 @@ func TestDroppedEventsSeenInSnapshot(t *testing.T) {
 	h.advance(10 * time.Second)
 	h.mails(2)
 }
+
+// A master that exits and is replaced by a replica within the group window
+// makes one mail: the fail-over (which set, old and new master, how long
+// writes were refused), and no "down" item for the old master, which is
+// back as a replica by then.
+func TestFailoverOneMail(t *testing.T) {
+	h := newHarness(t, 2, "alert-after 30s", "alert-group 10s")
+	h.settle()
+	h.world.set("m1", supervisor.Held, "master exited; asking Sentinel for an immediate fail-over of twine-1", "killed by signal SIGKILL")
+	h.advance(400 * time.Millisecond)
+	h.world.publish(supervisor.Event{Kind: supervisor.Failover, Node: "m1", From: supervisor.Held, To: supervisor.Held,
+		Reason: "fail-over of partition 1 done: r1 (127.0.0.1:4301) is its master now (writes refused for 430ms); restarting as its replica",
+		Failover: &supervisor.FailoverInfo{Set: "partition 1", Partition: 1, Name: "twine-1", Old: "m1 (127.0.0.1:4201)", New: "r1 (127.0.0.1:4301)", Refused: 430 * time.Millisecond}})
+	h.world.set("m1", supervisor.Down, "fail-over done; restarting as a replica", "")
+	h.world.set("m1", supervisor.Starting, "started", "")
+	h.world.set("m1", supervisor.Up, "answering PING", "")
+	h.advance(11 * time.Second)
+	got := h.mails(1)[0]
+	if !strings.Contains(got.Subject, "fail-over of partition 1") {
+		t.Errorf("subject %q does not name the fail-over", got.Subject)
+	}
+	mustContain(t, "body", got.Body, "Fail-over of partition 1: r1 (127.0.0.1:4301) replaced m1 (127.0.0.1:4201); writes refused for 430ms")
+	if strings.Contains(got.Body, "DOWN (") {
+		t.Errorf("the replaced master is also mailed as down:\n%s", got.Body)
+	}
+	h.advance(time.Hour)
+	if n := h.a.composed.Load(); n != 1 {
+		t.Errorf("%d mails composed, want 1", n)
+	}
+}
