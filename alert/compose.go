@@ -98,12 +98,14 @@ func (c composer) summary(b batch) string {
 			parts = append(parts, countNodes(len(ns))+k.verb+where(ns))
 		}
 	}
-	var aof, moved, stuck []string
+	var aof, moved, stuck, busy []string
 	invalid := false
 	for _, n := range b.notes {
 		switch n.kind {
 		case aofFailed:
 			aof = append(aof, n.node.Name)
+		case scriptUnkillable:
+			busy = append(busy, n.node.Name)
 		case failedOver:
 			moved = append(moved, failoverSet(n))
 		case failoverFailed:
@@ -120,6 +122,9 @@ func (c composer) summary(b batch) string {
 	}
 	if len(aof) > 0 {
 		parts = append(parts, "AOF rewrite failed on "+strings.Join(aof, ", "))
+	}
+	if len(busy) > 0 {
+		parts = append(parts, "unkillable script on "+strings.Join(busy, ", "))
 	}
 	if invalid {
 		parts = append(parts, "twine.conf reload rejected")
@@ -245,6 +250,8 @@ func stateText(s supervisor.State) string {
 		return "starting (restarted, not answering yet)"
 	case supervisor.Held:
 		return "held down (a master not restarted yet, to protect its set's data)"
+	case supervisor.Busy:
+		return "busy (running a script or function, answering BUSY)"
 	}
 	return s.String()
 }
@@ -312,6 +319,11 @@ func note(n notice) templates.AlertNote {
 		out.Title = "Fail-over of " + failoverSet(n)
 		if fo := n.fo; fo != nil {
 			out.Title += fmt.Sprintf(": %s replaced %s; writes refused for %s", fo.New, fo.Old, fo.Refused.Round(10*time.Millisecond))
+		}
+	case scriptUnkillable:
+		out.Title = "A script keeps " + n.node.Name + " busy and Redis will not kill it"
+		if n.node.Port != 0 {
+			out.Title += " (" + placeOf(n.node) + ")"
 		}
 	case failoverFailed:
 		out.Title = "No replica took over " + failoverSet(n)

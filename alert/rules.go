@@ -48,6 +48,7 @@ const (
 	configInvalid                     // a reload found twine.conf invalid
 	failedOver                        // a replica took over from a master that exited
 	failoverFailed                    // no replica took over from a master that exited
+	scriptUnkillable                  // a node busy with a script that Redis will not kill
 )
 
 // notice is a one-off item of a mail: a resolution or an event that has
@@ -146,6 +147,12 @@ func (r *rules) event(e supervisor.Event) {
 		r.notices = append(r.notices, notice{kind: aofFailed, at: e.Time, node: n, err: e.Err, reason: e.Reason})
 	case supervisor.ConfigInvalid:
 		r.notices = append(r.notices, notice{kind: configInvalid, at: e.Time, err: e.Err, reason: e.Reason})
+	case supervisor.ScriptUnkillable:
+		n := supervisor.NodeStatus{Name: e.Node, Partition: -1}
+		if t := r.nodes[e.Node]; t != nil {
+			n = t.status
+		}
+		r.notices = append(r.notices, notice{kind: scriptUnkillable, at: e.Time, node: n, err: e.Err, reason: e.Reason})
 	case supervisor.Failover, supervisor.FailoverFailed:
 		kind := failedOver
 		if e.Kind == supervisor.FailoverFailed {
@@ -300,7 +307,7 @@ func (r *rules) take(now time.Time) batch {
 		inc.due, inc.remind, inc.mailed = false, false, now
 	}
 	for _, n := range r.notices {
-		if n.kind == aofFailed || n.kind == configInvalid || n.kind == failedOver || n.kind == failoverFailed {
+		if n.kind != resolvedUp && n.kind != resolvedStopped && n.kind != resolvedRemoved {
 			b.notes = append(b.notes, n)
 		} else {
 			b.resolved = append(b.resolved, n)

@@ -86,6 +86,7 @@ func TestFixtureOriginal64(t *testing.T) {
 		SentinelDownAfter:     5 * time.Second,
 		FailoverTimeout:       30 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
+		BusyTimeout:           30 * time.Second,
 	}
 	if got := c.Settings(); !equalSettings(got, want) {
 		t.Errorf("Settings():\n got %+v\nwant %+v", got, want)

@@ -68,6 +68,10 @@ type Settings struct {
 	// MinReplicasMaxLag; 0 = off (Redis's default).
 	MinReplicasToWrite int
 	MinReplicasMaxLag  time.Duration // set min-replicas-max-lag
+	// BusyTimeout (set busy-timeout): how long a node may answer BUSY (a
+	// script or function running) before twined sends SCRIPT KILL or
+	// FUNCTION KILL; 0 = never.
+	BusyTimeout time.Duration
 }
 
 // SetLine is one `set` line as written in the file.
@@ -103,6 +107,7 @@ func defaults(dir string) Settings {
 		SentinelDownAfter:     5 * time.Second,
 		FailoverTimeout:       30 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
+		BusyTimeout:           30 * time.Second,
 	}
 }
 
@@ -209,6 +214,7 @@ var settingTable = []setting{
 	{name: "sentinel-quorum", apply: func(s *Settings, v, _ string) error { return parseCount(&s.SentinelQuorum, v, 1) }},
 	{name: "min-replicas-to-write", apply: func(s *Settings, v, _ string) error { return parseCount(&s.MinReplicasToWrite, v, 0) }},
 	{name: "min-replicas-max-lag", apply: durationMin(func(s *Settings) *time.Duration { return &s.MinReplicasMaxLag }, time.Second)},
+	{name: "busy-timeout", apply: durationMin(func(s *Settings) *time.Duration { return &s.BusyTimeout }, 0)},
 }
 
 func lookupSetting(name string) (setting, bool) {

@@ -158,6 +158,8 @@ func TestSettingValid(t *testing.T) {
 			}
 		}},
 		{"min-replicas-max-lag", "", []string{"set min-replicas-max-lag 5s"}, durationIs(func(s config.Settings) time.Duration { return s.MinReplicasMaxLag }, 5*time.Second)},
+		{"busy-timeout", "", []string{"set busy-timeout 1m"}, durationIs(func(s config.Settings) time.Duration { return s.BusyTimeout }, time.Minute)},
+		{"busy-timeout", "off", []string{"set busy-timeout 0"}, durationIs(func(s config.Settings) time.Duration { return s.BusyTimeout }, 0)},
 		{"redis-include", "repeatable", []string{"set redis-include common.conf", "set redis-include /etc/redis/extra.conf"}, func(t *testing.T, dir string, s config.Settings) {
 			if want := []string{filepath.Join(dir, "common.conf"), "/etc/redis/extra.conf"}; !slices.Equal(s.RedisIncludes, want) {
 				t.Errorf("RedisIncludes = %q, want %q", s.RedisIncludes, want)
@@ -285,6 +287,7 @@ func TestSettingInvalid(t *testing.T) {
 		{"sentinel-quorum", "0", "set sentinel-quorum: 0 is too small (at least 1)"},
 		{"min-replicas-to-write", "-1", "set min-replicas-to-write: -1 is too small (at least 0)"},
 		{"min-replicas-max-lag", "0", "set min-replicas-max-lag: 0 is too short (at least 1s)"},
+		{"busy-timeout", "-1s", "set busy-timeout: -1s is negative"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

@@ -54,3 +54,13 @@ func TestReadPidfile(t *testing.T) {
 		}
 	}
 }
+
+func TestStateOf(t *testing.T) {
+	s, err := StateOf(os.Getpid())
+	if err != nil || s.Stopped() || s.Gone() {
+		t.Errorf("StateOf(self) = %q, %v; want a running state", s, err)
+	}
+	if s, err := StateOf(1 << 30); err != nil || !s.Gone() {
+		t.Errorf("StateOf(no such pid) = %q, %v; want gone", s, err)
+	}
+}

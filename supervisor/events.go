@@ -28,9 +28,13 @@ const (
 	// FailoverFailed: no replica took over from Node, a master that
 	// exited (Reason says what twined does instead, Err why).
 	FailoverFailed
+	// ScriptUnkillable: Node has been BUSY for busy-timeout and Redis
+	// refused SCRIPT KILL or FUNCTION KILL because the script wrote (Err);
+	// twined leaves the node running (From == To).
+	ScriptUnkillable
 )
 
-var eventKindNames = [...]string{"state", "aof-rewrite-failed", "config-invalid", "config-reloaded", "failover", "failover-failed"}
+var eventKindNames = [...]string{"state", "aof-rewrite-failed", "config-invalid", "config-reloaded", "failover", "failover-failed", "script-unkillable"}
 
 // String returns the kind's name, e.g. "state".
 func (k EventKind) String() string {

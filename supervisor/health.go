@@ -15,6 +15,7 @@ type checkResult struct {
 	at      time.Time
 	alive   bool          // the node answered (PONG or an error reply)
 	loading bool          // it answered LOADING
+	busy    string        // the BUSY reply (a script or function past busy-reply-threshold), "" otherwise
 	latency time.Duration // round trip of the PING
 	err     error         // why it did not answer, or the error reply
 	info    *nodeInfo     // INFO, when it was asked for and answered
@@ -83,6 +84,9 @@ func pingOnce(ctx context.Context, c *redis.Client, timeout time.Duration) check
 	case errors.As(err, &rerr):
 		r.alive = true
 		r.loading = strings.HasPrefix(rerr.Error(), "LOADING")
+		if strings.HasPrefix(rerr.Error(), "BUSY") {
+			r.busy = rerr.Error()
+		}
 		if r.loading || strings.HasPrefix(rerr.Error(), "MASTERDOWN") {
 			r.err = nil
 		}

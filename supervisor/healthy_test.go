@@ -1,10 +1,13 @@
 package supervisor
 
 import (
+	"context"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twine/twine/procs"
 	"github.com/twine/twine/procs/redistest"
 )
 
@@ -55,6 +58,58 @@ func TestMissedPingAtCrashKeepsHealthyRun(t *testing.T) {
 	}
 	if last.From != Up || last.To != Down {
 		t.Errorf("exit after a healthy run with a missed PING: %s → %s %q, want down and an immediate restart", last.From, last.To, last.Reason)
+	}
+	if w.proc == nil || w.proc.PID() == pid {
+		t.Errorf("not restarted at once (state %s)", w.state)
+	}
+}
+
+// A node that hangs (SIGSTOP) after a healthy run: the first missed PING
+// is conclusive, because /proc shows the process stopped, and the kill
+// restarts it at once: it did not exit "soon after its start".
+func TestStoppedProcessHungAtFirstMissAndRestartedAtOnce(t *testing.T) {
+	t.Parallel()
+	c := testCluster(t, 1)
+	var b bus
+	sub := b.subscribe(64)
+	env := nodeEnv{cluster: c, settings: c.Settings(), logger: redistest.Logger(t), publish: b.publish, now: time.Now}
+	w := newWatcher(node(t, c, "n0"), env)
+	t.Cleanup(func() {
+		if w.proc != nil {
+			_ = syscall.Kill(w.proc.PID(), syscall.SIGCONT)
+		}
+		w.shutdown()
+		w.closeClient()
+	})
+	if err := w.spawn(); err != nil {
+		t.Fatal(err)
+	}
+	pid := w.proc.PID()
+	redistest.WaitPing(t, node(t, c, "n0").Addr(), 20*time.Second)
+	w.setState(Up, "test", "")
+	w.healthySince = time.Now().Add(-time.Minute)
+	w.lastAnswer = time.Now()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 5*time.Second, func() bool {
+		st, err := procs.StateOf(pid)
+		return err == nil && st.Stopped()
+	}, "pid %d never showed stopped", pid)
+	w.onCheck(checkResult{at: time.Now(), err: context.DeadlineExceeded})
+	if w.state != Hung || !strings.Contains(w.status.Reason, "process is stopped (state T)") {
+		t.Fatalf("after one miss of a stopped process: state %s, reason %q; want hung because it is stopped", w.state, w.status.Reason)
+	}
+	<-w.proc.Done()
+	w.onExit()
+	var last Event
+	for len(sub.C) > 0 {
+		if e := <-sub.C; e.From == Hung {
+			last = e
+		}
+	}
+	if last.To != Down || !strings.Contains(last.Reason, "restarting at once") {
+		t.Errorf("a hung node with a healthy run: %s → %s %q, want down and an immediate restart", last.From, last.To, last.Reason)
 	}
 	if w.proc == nil || w.proc.PID() == pid {
 		t.Errorf("not restarted at once (state %s)", w.state)

@@ -117,6 +117,9 @@ type watcher struct {
 	override     *setup.Role // the role of the next start, decided by a fail-over
 	exitAt       time.Time   // when a held master exited
 	killed       bool        // twined SIGKILLed the process (not a clean stop)
+	lastAnswer   time.Time   // the last check the node answered
+	busySince    time.Time   // the first of the BUSY answers in a row; zero when not busy
+	busyKill     bool        // SCRIPT KILL or FUNCTION KILL was sent for this busy stretch
 
 	mu         sync.Mutex
 	status     NodeStatus
@@ -133,6 +136,8 @@ func newWatcher(n config.Node, env nodeEnv) *watcher {
 		cmds:    make(chan command),
 		done:    make(chan struct{}),
 		jobs:    make(chan func(), 1),
+		runCtx:  context.Background(), // run's own context replaces it
+
 		tracker: NewTracker(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax)),
 		state:   Stopped,
 	}
@@ -294,8 +299,14 @@ func (w *watcher) onCheck(r checkResult) {
 	if w.env.observe != nil {
 		w.env.observe(w.node.Name, r.latency, r.alive)
 	}
+	if r.alive && r.busy != "" {
+		w.onBusy(r)
+		return
+	}
 	if r.alive {
 		w.misses = 0
+		w.lastAnswer = r.at
+		w.busySince = time.Time{}
 		if w.healthySince.IsZero() {
 			w.healthySince = r.at
 		} else if r.at.Sub(w.healthySince) >= healthyAfter {
@@ -327,14 +338,27 @@ func (w *watcher) onCheck(r checkResult) {
 	}
 	w.misses++
 	w.log.Debug("missed PING", "misses", w.misses, "error", r.err)
-	if w.misses >= missesToHung && w.state != Hung {
+	if w.state == Hung {
+		return
+	}
+	// A process that the kernel shows stopped (SIGSTOP, a tracer) runs no
+	// code: the miss is conclusive, no need to wait for more.
+	if st, err := procs.StateOf(w.proc.PID()); err == nil && st.Stopped() {
+		w.hung(fmt.Sprintf("not answering PING and its process is stopped (state %c)", st), r.err)
+		return
+	}
+	if w.misses >= missesToHung {
 		w.hung(fmt.Sprintf("%d PINGs in a row unanswered", w.misses), r.err)
 	}
 }
 
-// hung kills a node that stopped answering; its exit restarts it.
+// hung kills a node that stopped answering; its exit restarts it. A node
+// that had answered for a healthy run before it hung is restarted at once
+// after the kill, as after any crash of a healthy node.
 func (w *watcher) hung(reason string, err error) {
-	w.healthySince = time.Time{}
+	if w.healthySince.IsZero() || w.lastAnswer.Sub(w.healthySince) < healthyAfter {
+		w.healthySince = time.Time{}
+	}
 	w.setState(Hung, reason+"; killing it", errText(err))
 	w.killed = true
 	if kerr := w.proc.Kill(); kerr != nil {

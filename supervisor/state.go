@@ -23,9 +23,13 @@ const (
 	// to protect data: while Sentinel promotes a replica, or until the
 	// operator chooses (no Sentinel, or no replica could take over).
 	Held
+	// Busy: the node answers BUSY (a script or function running past
+	// busy-reply-threshold) and serves nothing else; after busy-timeout
+	// twined asks Redis to kill the script.
+	Busy
 )
 
-var stateNames = [...]string{"starting", "loading", "up", "hung", "down", "backoff", "failed", "stopped", "held"}
+var stateNames = [...]string{"starting", "loading", "up", "hung", "down", "backoff", "failed", "stopped", "held", "busy"}
 
 // String returns the state's lower-case name, as shown in status output.
 func (s State) String() string {

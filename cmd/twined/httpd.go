@@ -177,7 +177,7 @@ func pageData(s supervisor.Snapshot) templates.StatusPageData {
 		Host: s.Host, Status: s.Status.String(), Headline: headline(s),
 		Time: s.Time.Local().Format("2006-01-02 15:04:05 MST"), Version: version(), Refresh: 2,
 	}
-	for st := supervisor.Starting; st <= supervisor.Held; st++ {
+	for st := supervisor.Starting; st <= supervisor.Busy; st++ {
 		d.States = append(d.States, st.String())
 	}
 	for _, n := range s.Nodes {

@@ -54,7 +54,7 @@ func newMetrics() *metrics {
 		nodes:     prometheus.NewDesc("twine_host_nodes", "Nodes of the host.", []string{"host"}, nil),
 		dropped:   prometheus.NewDesc("twine_events_dropped_total", "Supervisor events lost by slow subscribers.", nil, nil),
 		master:    prometheus.NewDesc("twine_partition_master", "1 for the confirmed master of each replica set with a node on this host (partition \"status\" for the status set), labelled with its node; 0 when none is confirmed.", []string{"partition", "node"}, nil),
-		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped, supervisor.Held},
+		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped, supervisor.Held, supervisor.Busy},
 	}
 	m.reg.MustRegister(m.latency, m,
 		collectors.NewGoCollector(),
