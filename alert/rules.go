@@ -41,14 +41,14 @@ type track struct {
 type noticeKind int
 
 const (
-	resolvedUp      noticeKind = iota // an alerted node answers again
-	resolvedStopped                   // an alerted node was stopped (operator, shutdown)
-	resolvedRemoved                   // an alerted node left twine.conf
-	aofFailed                         // a BGREWRITEAOF failed
-	configInvalid                     // a reload found twine.conf invalid
-	failedOver                        // a replica took over from a master that exited
-	failoverFailed                    // no replica took over from a master that exited
-	scriptUnkillable                  // a node busy with a script that Redis will not kill
+	resolvedUp       noticeKind = iota // an alerted node answers again
+	resolvedStopped                    // an alerted node was stopped (operator, shutdown)
+	resolvedRemoved                    // an alerted node left twine.conf
+	aofFailed                          // a BGREWRITEAOF failed
+	configInvalid                      // a reload found twine.conf invalid
+	failedOver                         // a replica took over from a master that exited
+	failoverFailed                     // no replica took over from a master that exited
+	scriptUnkillable                   // a node busy with a script that Redis will not kill
 )
 
 // notice is a one-off item of a mail: a resolution or an event that has

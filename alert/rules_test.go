@@ -284,7 +284,7 @@ func TestFailoverOneMail(t *testing.T) {
 	h.world.set("m1", supervisor.Held, "master exited; asking Sentinel for an immediate fail-over of twine-1", "killed by signal SIGKILL")
 	h.advance(400 * time.Millisecond)
 	h.world.publish(supervisor.Event{Kind: supervisor.Failover, Node: "m1", From: supervisor.Held, To: supervisor.Held,
-		Reason: "fail-over of partition 1 done: r1 (127.0.0.1:4301) is its master now (writes refused for 430ms); restarting as its replica",
+		Reason:   "fail-over of partition 1 done: r1 (127.0.0.1:4301) is its master now (writes refused for 430ms); restarting as its replica",
 		Failover: &supervisor.FailoverInfo{Set: "partition 1", Partition: 1, Name: "twine-1", Old: "m1 (127.0.0.1:4201)", New: "r1 (127.0.0.1:4301)", Refused: 430 * time.Millisecond}})
 	h.world.set("m1", supervisor.Down, "fail-over done; restarting as a replica", "")
 	h.world.set("m1", supervisor.Starting, "started", "")

@@ -128,15 +128,15 @@ type watcher struct {
 
 func newWatcher(n config.Node, env nodeEnv) *watcher {
 	w := &watcher{
-		name:    n.Name,
-		node:    n,
-		files:   env.cluster.Files(n),
-		env:     env,
-		log:     env.logger.Named(n.Name).With(nodeLogFields(n)...),
-		cmds:    make(chan command),
-		done:    make(chan struct{}),
-		jobs:    make(chan func(), 1),
-		runCtx:  context.Background(), // run's own context replaces it
+		name:   n.Name,
+		node:   n,
+		files:  env.cluster.Files(n),
+		env:    env,
+		log:    env.logger.Named(n.Name).With(nodeLogFields(n)...),
+		cmds:   make(chan command),
+		done:   make(chan struct{}),
+		jobs:   make(chan func(), 1),
+		runCtx: context.Background(), // run's own context replaces it
 
 		tracker: NewTracker(DefaultPolicy(env.settings.BackoffMin, env.settings.BackoffMax)),
 		state:   Stopped,
