@@ -3,6 +3,7 @@ package procs
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,22 @@ func TestStateOf(t *testing.T) {
 	}
 	if s, err := StateOf(1 << 30); err != nil || !s.Gone() {
 		t.Errorf("StateOf(no such pid) = %q, %v; want gone", s, err)
+	}
+}
+
+func TestPortHolder(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	pid, name := PortHolder(port)
+	if pid != os.Getpid() || name == "" {
+		t.Errorf("PortHolder(%d) = %d %q, want this process (%d)", port, pid, name, os.Getpid())
+	}
+	l.Close()
+	if pid, _ := PortHolder(port); pid != 0 {
+		t.Errorf("PortHolder of a closed port = %d", pid)
 	}
 }

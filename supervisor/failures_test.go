@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,4 +330,30 @@ func TestRedisRefusesConfig(t *testing.T) {
 	if !strings.Contains(strings.Join(f.LogTail, "\n"), "FATAL CONFIG FILE ERROR") {
 		t.Errorf("failed event's log tail lacks redis's complaint:\n%s", strings.Join(f.LogTail, "\n"))
 	}
+}
+
+// A node whose port is held by another process waits in backoff (here up
+// to 30 s), but twined watches the port and starts it within about a
+// second of the port freeing; status names the process holding the port.
+func TestPortFreedStartsAtOnce(t *testing.T) {
+	t.Parallel()
+	c := testCluster(t, 1, "backoff-min 10s", "backoff-max 30s")
+	addr := node(t, c, "n0").Addr()
+	release := busyPort(t, addr)
+	s := newSupervisor(t, Options{Cluster: c})
+	r := record(t, s)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b, i := r.wait(t, "n0", 0, slack, "backoff", toState(Backoff))
+	if want := fmt.Sprintf("held by pid %d", os.Getpid()); !strings.Contains(b.Err, want) {
+		t.Errorf("backoff error %q does not say %q", b.Err, want)
+	}
+	if st := nodeStatus(t, s, "n0"); time.Until(st.RetryAt) < 3*time.Second {
+		t.Fatalf("next retry in %s: the test needs a long backoff", time.Until(st.RetryAt))
+	}
+	release()
+	freed := time.Now()
+	up, _ := r.wait(t, "n0", i, 5*time.Second, "up soon after the port freed", toState(Up))
+	t.Logf("port freed → up in %s (the backoff alone would have waited about 10s)", up.Time.Sub(freed).Round(time.Millisecond))
 }

@@ -120,6 +120,8 @@ type watcher struct {
 	lastAnswer   time.Time   // the last check the node answered
 	busySince    time.Time   // the first of the BUSY answers in a row; zero when not busy
 	busyKill     bool        // SCRIPT KILL or FUNCTION KILL was sent for this busy stretch
+	portWait     bool        // the last start failed on a port in use: watch it, start when it frees
+	portCheckAt  time.Time   // when the port is looked at next
 
 	mu         sync.Mutex
 	status     NodeStatus
@@ -236,6 +238,8 @@ func (w *watcher) armTimer(t *time.Timer, checking bool) {
 		d = time.Hour // wait for the result first
 	case w.proc != nil:
 		d = w.checkAt.Sub(w.env.now())
+	case (w.state == Backoff || w.state == Failed) && w.portWait:
+		d = min(w.status.RetryAt.Sub(w.env.now()), w.portCheckAt.Sub(w.env.now()))
 	case w.state == Backoff || w.state == Failed:
 		d = w.status.RetryAt.Sub(w.env.now())
 	case w.state == Held && !w.busy:
@@ -267,6 +271,8 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 			}
 			results <- r
 		}(w.client)
+	case (w.state == Backoff || w.state == Failed) && w.portWait && w.env.now().Before(w.status.RetryAt):
+		w.checkPort()
 	case w.state == Backoff || w.state == Failed:
 		w.start()
 	case w.state == Held && !w.busy:
@@ -394,6 +400,7 @@ func (w *watcher) onExit() {
 	if detail != "" {
 		errStr += ": " + detail
 	}
+	errStr = w.notePortInUse(errStr, w.follower.tail(w.logMark, p.Tail()))
 	if w.guardMaster(now, errStr) {
 		w.restarted()
 		return
@@ -495,6 +502,7 @@ func (w *watcher) adopt(ctx context.Context) bool {
 func (w *watcher) attach(p *procs.Process, adopted bool) {
 	w.proc = p
 	w.killed = false
+	w.portWait = false
 	w.client = newClient(w.node.Addr(), w.env.password, w.env.settings.CheckTimeout)
 	w.misses = 0
 	w.infoAt = time.Time{}

@@ -45,7 +45,7 @@ func (b *bench) start(sys system, c *cluster) (*launched, error) {
 // redis-server of c still alive and waits for the reaper to exit.
 func (b *bench) stop(sys system, c *cluster, l *launched) error {
 	_, err1 := l.stop(sys.Grace())
-	err2 := c.killLeftovers(l.ReaperPID(), 10*time.Second)
+	err2 := c.killLeftovers(10*time.Second, l.ReaperPID())
 	err3 := l.finish(10 * time.Second)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return fmt.Errorf("stop %s: %w", sys.Name(), err)

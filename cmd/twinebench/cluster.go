@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,7 +87,11 @@ func nodeName(i int) string { return fmt.Sprintf("n%03d", i) }
 
 // freePorts returns n distinct ports between portLow and portHigh that
 // were free on 127.0.0.1 a moment ago.
-func freePorts(n int) ([]int, error) {
+func freePorts(n int) ([]int, error) { return freePortsOn("127.0.0.1", n) }
+
+// freePortsOn returns n distinct ports between portLow and portHigh that
+// were free on host (a loopback address) a moment ago.
+func freePortsOn(host string, n int) ([]int, error) {
 	var ports []int
 	var held []net.Listener
 	defer func() {
@@ -96,10 +101,10 @@ func freePorts(n int) ([]int, error) {
 	}()
 	for tries := 0; len(ports) < n; tries++ {
 		if tries > 50*n+1000 {
-			return nil, fmt.Errorf("find %d free ports in %d-%d: only %d found", n, portLow, portHigh, len(ports))
+			return nil, fmt.Errorf("find %d free ports in %d-%d on %s: only %d found", n, portLow, portHigh, host, len(ports))
 		}
 		p := portLow + rand.IntN(portHigh-portLow)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err != nil {
 			continue
 		}
@@ -161,12 +166,13 @@ func (c *cluster) saw(pid int) {
 	c.mu.Unlock()
 }
 
-// killLeftovers SIGKILLs every redis-server of this cluster still alive:
-// the PIDs seen, those in pidfiles and the children of reaper (the orphans
-// it inherited). A PID is killed only when it is a redis-server serving
-// one of the cluster's ports, so a recycled PID is never signalled. It
-// waits up to timeout for them to be gone and names those that are not.
-func (c *cluster) killLeftovers(reaper int, timeout time.Duration) error {
+// killLeftovers SIGKILLs every redis-server (and Sentinel) of this cluster
+// still alive: the PIDs seen, those in pidfiles and the children of the
+// reapers (the orphans they inherited; 0 stands for none). A PID is killed
+// only when it is a redis-server serving one of the cluster's addresses,
+// so a recycled PID is never signalled. It waits up to timeout for them to
+// be gone and names those that are not.
+func (c *cluster) killLeftovers(timeout time.Duration, reapers ...int) error {
 	c.mu.Lock()
 	cand := make(map[int]bool, len(c.pids))
 	for pid := range c.pids {
@@ -181,9 +187,11 @@ func (c *cluster) killLeftovers(reaper int, timeout time.Duration) error {
 			}
 		}
 	}
-	if reaper > 0 {
-		for _, pid := range children(reaper) {
-			cand[pid] = true
+	for _, reaper := range reapers {
+		if reaper > 0 {
+			for _, pid := range children(reaper) {
+				cand[pid] = true
+			}
 		}
 	}
 	var killed []int
@@ -212,20 +220,27 @@ func (c *cluster) killLeftovers(reaper int, timeout time.Duration) error {
 	}
 }
 
-// ownsRedis reports whether pid is a live redis-server listening on one of
-// the cluster's ports (its title is "redis-server 127.0.0.1:PORT").
+// ownsRedis reports whether pid is a live redis-server serving one of the
+// cluster's nodes (see serves).
 func (c *cluster) ownsRedis(pid int) bool {
-	st, err := readStat(pid)
-	if err != nil || st.State == 'Z' || st.Comm != "redis-server" {
-		return false
-	}
-	title := cmdline(pid)
 	for _, n := range c.nodes {
-		if strings.HasSuffix(title, fmt.Sprintf(":%d", n.Port)) {
+		if serves(pid, n) {
 			return true
 		}
 	}
 	return false
+}
+
+// serves reports whether pid is a live redis-server listening at n's
+// address: its title is "redis-server HOST:PORT", followed by
+// "[sentinel]" for a Sentinel.
+func serves(pid int, n config.Node) bool {
+	st, err := readStat(pid)
+	if err != nil || st.State == 'Z' || st.Comm != "redis-server" {
+		return false
+	}
+	f := strings.Fields(cmdline(pid))
+	return len(f) >= 2 && f[1] == n.Addr()
 }
 
 // remove deletes the cluster's directory.

@@ -6,7 +6,15 @@
 // same method, on free 127.0.0.1 ports in a temporary directory, and
 // leaves nothing running.
 //
-//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|startfloor|coldstart|idle]
+// Two scenarios measure fail-over in a replica set spread over three
+// hosts (127.0.0.1-3, each with its own twined and Sentinel), whatever
+// -supervisor says: failover (kill -9 of the master → a replica accepting
+// writes, under twined and, as the peer in the same run, under plain Redis
+// Sentinel with no supervisor) and hostlost (a whole host's twined, master
+// and Sentinel killed → a replica accepting writes, twined only); both
+// also count the acknowledged writes the new master lacks.
+//
+//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|startfloor|coldstart|idle|failover|hostlost]
 //	    [-supervisor twined|monit|supervisord|all] [-n N] [-trials T]
 //	    [-duration 60s] [-twined PATH] [-redis-server PATH] [-json]
 package main
@@ -22,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -107,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if sc.Direct {
 			rs = measure(ctx, b, sc, nil, "none", o)
 		} else {
-			for _, name := range names {
+			for _, name := range sc.systems(names) {
 				rs = append(rs, measureSystem(ctx, b, sc, name, o)...)
 			}
 		}
@@ -147,17 +156,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, a comma-separated list, or all")
-	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all")
-	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256)")
-	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor and coldstart 5, floor 20)")
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, failover, hostlost, a comma-separated list, or all")
+	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost twined)")
+	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256; failover and hostlost always 3)")
+	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost 3)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
 	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
 	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")
 	fs.BoolVar(&o.json, "json", false, "write the results as JSON")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs) and print its path")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1,\nand fail-over of a replica set on 127.0.0.1-3 (twined and plain Redis Sentinel).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -188,8 +197,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 }
 
 // measureSystem runs one scenario against the named supervisor, building
-// twined first when needed.
+// twined first when needed. A name outside systemNames is a peer the
+// scenario runs itself, with no supervisor (sys nil).
 func measureSystem(ctx context.Context, b *bench, sc scenario, name string, o options) []result {
+	if !slices.Contains(systemNames, name) {
+		return measure(ctx, b, sc, nil, name, o)
+	}
 	if name == "twined" && b.twined == "" {
 		bin, err := buildTwined(ctx, b.tmp)
 		if err != nil {
@@ -204,11 +217,11 @@ func measureSystem(ctx context.Context, b *bench, sc scenario, name string, o op
 	return measure(ctx, b, sc, sys, name, o)
 }
 
-// measure runs one scenario against sys (nil for a direct scenario) and
-// fills in the rows' common fields.
+// measure runs one scenario against sys (nil for a direct scenario or a
+// peer without supervisor) and fills in the rows' common fields.
 func measure(ctx context.Context, b *bench, sc scenario, sys system, name string, o options) []result {
 	n := sc.Nodes
-	if o.nodes > 0 && !sc.Direct {
+	if o.nodes > 0 && !sc.Direct && !sc.FixedNodes {
 		n = o.nodes
 	}
 	trials := sc.Trials(b, n)

@@ -14,6 +14,9 @@ type target struct {
 	P50  float64 // bound on the median
 	Max  float64 // bound on the worst sample
 	Mean float64 // bound on the mean
+	// Zero bounds every sample at 0: a count of things that must never
+	// happen (P50, Max and Mean cannot say "at most 0").
+	Zero bool
 }
 
 // pass reports whether s meets every bound of t.
@@ -28,6 +31,9 @@ func (t target) pass(s summary) bool {
 	if t.Mean > 0 {
 		ok = ok && s.Mean <= t.Mean
 	}
+	if t.Zero {
+		ok = ok && s.Max == 0
+	}
 	return ok
 }
 
@@ -37,7 +43,7 @@ type result struct {
 	Metric     string // what a sample is, for the JSON output
 	Supervisor string
 	Nodes      int
-	Unit       string    // ms, %, MB
+	Unit       string    // ms, %, MB, writes (a count)
 	Samples    []float64 // +Inf: the event did not happen within Limit
 	Limit      float64   // in Unit; for "not replaced within" notes
 	Target     target
@@ -66,7 +72,8 @@ func (r result) verdict() string {
 }
 
 // format renders v in the result's unit: "12.3ms", "1.42s", "0.84%",
-// "23.1MB"; "-" for NaN and ">LIMIT" for +Inf.
+// "23.1MB", a count of writes as a bare number ("0", "0.33" for a mean);
+// "-" for NaN and ">LIMIT" for +Inf.
 func (r result) format(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -82,6 +89,11 @@ func (r result) format(v float64) string {
 		return fmt.Sprintf("%.1fms", v)
 	case "%":
 		return fmt.Sprintf("%.2f%%", v)
+	case "writes":
+		if v == math.Trunc(v) {
+			return fmt.Sprintf("%.0f", v)
+		}
+		return fmt.Sprintf("%.2f", v)
 	default:
 		return fmt.Sprintf("%.1f%s", v, r.Unit)
 	}

@@ -16,7 +16,16 @@ type scenario struct {
 	Trials func(b *bench, n int) int
 	// Direct scenarios run redis-server without any supervisor.
 	Direct bool
-	// Run measures sys (nil when Direct) on base.Nodes nodes. It returns
+	// Supervisors, when set, are the rows the scenario measures whatever
+	// -supervisor says: a name of systemNames runs under that supervisor,
+	// any other name (a peer such as plain Redis Sentinel) runs with sys
+	// nil, no supervisor, as the scenario itself sets it up.
+	Supervisors []string
+	// FixedNodes means Nodes is the scenario's own shape: -n does not
+	// change it.
+	FixedNodes bool
+	// Run measures sys (nil when Direct, or for a peer of Supervisors) on
+	// base.Nodes nodes. It returns
 	// copies of base (scenario, supervisor, nodes and load filled in) with
 	// Metric, Unit, Samples, Limit and Target set, even when it fails part
 	// way.
@@ -24,7 +33,8 @@ type scenario struct {
 }
 
 // scenarios in the order -scenario all runs them.
-var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, startFloorScenario, coldstartScenario, idleScenario}
+var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, startFloorScenario, coldstartScenario, idleScenario,
+	failoverScenario, hostlostScenario}
 
 // parseScenarios parses -scenario: a comma-separated list of names, or
 // "all".
@@ -45,6 +55,15 @@ func parseScenarios(s string) ([]scenario, error) {
 		out = append(out, scenarios[i])
 	}
 	return out, nil
+}
+
+// systems returns the rows the scenario measures: its own Supervisors,
+// else those of -supervisor.
+func (sc scenario) systems(flag []string) []string {
+	if sc.Supervisors != nil {
+		return sc.Supervisors
+	}
+	return flag
 }
 
 // fixed returns a Trials function with a constant default.
