@@ -1,7 +1,6 @@
 package procs
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -78,9 +77,15 @@ func adoptPidfd(pid, fd int, logger hclog.Logger) (*Process, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	cancelfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	// The watch gets a pidfd of its own: p.pidfd stays for signals until
+	// Close.
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("create eventfd: %w", err)
+		return nil, fmt.Errorf("dup pidfd: %w", err)
+	}
+	watch, err := newExitWatch(dup)
+	if err != nil {
+		return nil, err
 	}
 	p := &Process{
 		pid:       pid,
@@ -89,7 +94,7 @@ func adoptPidfd(pid, fd int, logger hclog.Logger) (*Process, error) {
 		done:      make(chan struct{}),
 		tail:      newTail(tailLines),
 		pidfd:     fd,
-		cancelfd:  cancelfd,
+		watch:     watch,
 		watchDone: make(chan struct{}),
 	}
 	go p.watchPidfd()
@@ -97,28 +102,11 @@ func adoptPidfd(pid, fd int, logger hclog.Logger) (*Process, error) {
 }
 
 // watchPidfd is the one goroutine that waits for an adopted process to
-// exit, or for Close to cancel the watch through the eventfd.
+// exit, on the poller, or for Close to end the watch.
 func (p *Process) watchPidfd() {
 	defer close(p.watchDone)
-	fds := []unix.PollFd{
-		{Fd: int32(p.pidfd), Events: unix.POLLIN},
-		{Fd: int32(p.cancelfd), Events: unix.POLLIN},
-	}
-	for {
-		_, err := unix.Poll(fds, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			p.logger.Error("watch adopted process failed", "pid", p.pid, "error", err)
-			return
-		}
-		if fds[0].Revents != 0 {
-			break
-		}
-		if fds[1].Revents != 0 {
-			return // cancelled by Close
-		}
+	if err := p.watch.wait(); err != nil {
+		return // closed by Close
 	}
 	exit := Exit{PID: p.pid, Code: -1, Time: time.Now()}
 	p.mu.Lock()
@@ -129,24 +117,16 @@ func (p *Process) watchPidfd() {
 	close(p.done)
 }
 
-// stopWatch cancels the watcher, waits for it and releases the fds.
+// stopWatch ends the watcher, waits for it and releases the pidfd.
 // Called once, by Close.
 func (p *Process) stopWatch() error {
-	var one [8]byte
-	one[0] = 1 // eventfd counters are host-endian; 1 is nonzero either way
-	_, werr := unix.Write(p.cancelfd, one[:])
-	if werr == nil {
-		<-p.watchDone
-	} else {
-		// Without the eventfd the watcher cannot be woken; it ends at
-		// the exit. Keep the fds it polls open.
-		return fmt.Errorf("close process %d: cancel watch: %w", p.pid, werr)
-	}
+	p.watch.close()
+	<-p.watchDone
 	p.mu.Lock()
-	pidfd, cancelfd := p.pidfd, p.cancelfd
-	p.pidfd, p.cancelfd = -1, -1
+	pidfd := p.pidfd
+	p.pidfd = -1
 	p.mu.Unlock()
-	return errors.Join(closeFD(pidfd), closeFD(cancelfd))
+	return closeFD(pidfd)
 }
 
 func closeFD(fd int) error {

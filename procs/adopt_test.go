@@ -50,8 +50,13 @@ func TestAdoptSeesExit(t *testing.T) {
 			t.Errorf("Close() = %v", err)
 		}
 	}
-	if a.pidfd != -1 || a.cancelfd != -1 {
-		t.Errorf("fds not released: pidfd %d, eventfd %d", a.pidfd, a.cancelfd)
+	if a.pidfd != -1 {
+		t.Errorf("pidfd %d not released", a.pidfd)
+	}
+	if _, err := a.watch.f.SyscallConn(); err == nil {
+		if err := a.watch.wait(); err == nil {
+			t.Errorf("the exit watch still waits after Close")
+		}
 	}
 }
 

@@ -46,12 +46,12 @@ type Process struct {
 	proc  *os.Process // signals go through its pidfd, never a bare PID
 	pipes []*os.File  // read ends of stdout and stderr
 
-	// Adopted processes. pidfd and cancelfd are reset under mu by Close.
-	pidfd     int           // owned until Close; -1 after
-	cancelfd  int           // eventfd that stops the watcher; -1 after Close
+	// Adopted processes. pidfd is reset under mu by Close.
+	pidfd     int           // for signals; owned until Close, -1 after
+	watch     *exitWatch    // the exit watch, on a pidfd of its own
 	watchDone chan struct{} // closed when the watcher goroutine returns
 
-	mu       sync.Mutex // guards the fields below, pidfd and cancelfd
+	mu       sync.Mutex // guards the fields below and pidfd
 	exited   bool       // the exit has been observed: no more signals
 	recorded bool       // exit is set and Done is about to close
 	closed   bool
@@ -93,7 +93,8 @@ func Start(spec Spec) (*Process, error) {
 	// grandchild still holds the pipes.
 	cmd.Stdout = outW
 	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pidfd := -1
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, PidFD: &pidfd}
 	err = cmd.Start()
 	outW.Close()
 	errW.Close()
@@ -111,7 +112,6 @@ func Start(spec Spec) (*Process, error) {
 		proc:     cmd.Process,
 		pipes:    []*os.File{outR, errR},
 		pidfd:    -1,
-		cancelfd: -1,
 	}
 	readers := make(chan struct{})
 	var wg sync.WaitGroup
@@ -122,16 +122,31 @@ func Start(spec Spec) (*Process, error) {
 		wg.Wait()
 		close(readers)
 	}()
-	go p.waitChild(cmd, readers)
+	var watch *exitWatch
+	if pidfd < 0 { // a kernel without CLONE_PIDFD
+		pidfd, _ = unix.PidfdOpen(p.pid, 0)
+	}
+	if pidfd >= 0 {
+		if watch, err = newExitWatch(pidfd); err != nil {
+			logger.Debug("exit watch through the poller unavailable; waiting in a thread", "pid", p.pid, "error", err)
+		}
+	}
+	go p.waitChild(cmd, watch, readers)
 	return p, nil
 }
 
-// waitChild is the one goroutine that waits for a started child.
-func (p *Process) waitChild(cmd *exec.Cmd, readers <-chan struct{}) {
+// waitChild is the one goroutine that waits for a started child: on the
+// poller through watch, or, without one, blocked in waitid.
+func (p *Process) waitChild(cmd *exec.Cmd, watch *exitWatch, readers <-chan struct{}) {
 	// Learn of the exit without reaping, so that the PID (and the process
 	// group ID) stays reserved while signals are refused from now on: a
 	// group kill racing with the exit can never reach a reused PID.
-	blockUntilExited(p.pid)
+	if watch == nil || watch.wait() != nil {
+		blockUntilExited(p.pid)
+	}
+	if watch != nil {
+		watch.close()
+	}
 	at := time.Now()
 	p.mu.Lock()
 	p.exited = true

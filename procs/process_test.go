@@ -358,3 +358,50 @@ func procState(pid int) string {
 	}
 	return s[i+2 : i+3]
 }
+
+// threads returns the number of OS threads of this process.
+func threads(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	t.Fatal("no Threads: line in /proc/self/status")
+	return 0
+}
+
+// Waiting for many children and adopted processes parks goroutines on the
+// poller, not OS threads: the thread count stays flat.
+func TestManyProcessesFewThreads(t *testing.T) {
+	before := threads(t)
+	const n = 100
+	ps := make([]*Process, n)
+	for i := range ps {
+		ps[i] = startHelper(t, nil, "sleep")
+	}
+	for _, p := range ps {
+		waitLine(t, p, "ready")
+	}
+	for _, p := range ps[:n/2] { // half of them adopted as well
+		adopt(t, p.PID())
+	}
+	after := threads(t)
+	t.Logf("threads: %d before, %d with %d children and %d adoptions waited for", before, after, n, n/2)
+	if after > before+16 {
+		t.Errorf("%d OS threads with %d processes waited for (%d before): a thread per process", after, n, before)
+	}
+	for _, p := range ps {
+		if err := p.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range ps {
+		waitDone(t, p)
+	}
+}
