@@ -137,6 +137,9 @@ func newAOFScheduler(ctx context.Context, ws []*watcher, o aofOptions) *aofSched
 	return s
 }
 
+// aofBufBytes sizes the AOF client's buffers: its replies are small.
+const aofBufBytes = 4096
+
 // newAOFClient returns the client the scheduler uses for one node, over
 // the node's restarts: no retries (the scheduler retries on its own
 // terms), every call bounded.
@@ -153,8 +156,8 @@ func newAOFClient(addr, password string) *redis.Client {
 		PoolSize:              2,
 		MaxRetries:            -1,
 		DialerRetries:         1,
-		ReadBufferSize:        healthBufBytes,
-		WriteBufferSize:       healthBufBytes,
+		ReadBufferSize:        aofBufBytes,
+		WriteBufferSize:       aofBufBytes,
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/twine/twine/config/route/replset"
 )
 
 // onBusy applies a BUSY answer: the node is alive but serves nothing but
@@ -34,8 +36,10 @@ func (w *watcher) onBusy(r checkResult) {
 	if strings.Contains(r.busy, "FUNCTION KILL") {
 		kill = "FUNCTION"
 	}
-	c, since, callTimeout := w.client, w.busySince, w.env.settings.CheckTimeout
+	addr, password, since, callTimeout := w.node.Addr(), w.env.password, w.busySince, w.env.settings.CheckTimeout
 	w.background(func(ctx context.Context) func() {
+		c := replset.NewClient(addr, password, callTimeout)
+		defer c.Close()
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		err := c.Do(ctx, kill, "KILL").Err()

@@ -1,11 +1,8 @@
 package supervisor
 
 import (
-	"context"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // infoEvery is how often a watcher asks its node for INFO (role, memory,
@@ -28,10 +25,8 @@ type nodeInfo struct {
 }
 
 // fetchInfo asks a node for the INFO sections the status snapshot shows.
-func fetchInfo(ctx context.Context, c *redis.Client, timeout time.Duration) (nodeInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	s, err := c.Info(ctx, "server", "replication", "memory", "persistence").Result()
+func fetchInfo(p *probe, timeout time.Duration) (nodeInfo, error) {
+	s, err := p.info(timeout, "server", "replication", "memory", "persistence")
 	if err != nil {
 		return nodeInfo{}, err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/config/route/replset"
@@ -96,7 +95,7 @@ type watcher struct {
 
 	// Owned by the run goroutine.
 	proc         *procs.Process
-	client       *redis.Client
+	probe        *probe // the health-check connection of the current process
 	tracker      *Tracker
 	state        State
 	misses       int
@@ -264,13 +263,14 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 		*checking = true
 		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
 		identify := w.state == Starting // a spawned node's first answers
-		go func(c *redis.Client) {
-			r := checkInfo(ctx, c, w.env.settings.CheckTimeout, withInfo)
+		p, timeout := w.probe, w.env.settings.CheckTimeout
+		go func() {
+			r := checkInfo(p, timeout, withInfo)
 			if identify && r.alive {
-				r.pid = processID(ctx, c, w.env.settings.CheckTimeout)
+				r.pid = processID(p, timeout)
 			}
 			results <- r
-		}(w.client)
+		}()
 	case (w.state == Backoff || w.state == Failed) && w.portWait && w.env.now().Before(w.status.RetryAt):
 		w.checkPort()
 	case w.state == Backoff || w.state == Failed:
@@ -503,7 +503,7 @@ func (w *watcher) attach(p *procs.Process, adopted bool) {
 	w.proc = p
 	w.killed = false
 	w.portWait = false
-	w.client = newClient(w.node.Addr(), w.env.password, w.env.settings.CheckTimeout)
+	w.probe = newProbe(w.node.Addr(), w.env.password)
 	w.misses = 0
 	w.infoAt = time.Time{}
 	w.nextCheck = startCheck
@@ -519,9 +519,9 @@ func (w *watcher) attach(p *procs.Process, adopted bool) {
 }
 
 func (w *watcher) closeClient() {
-	if w.client != nil {
-		_ = w.client.Close()
-		w.client = nil
+	if w.probe != nil {
+		w.probe.close() // a check in flight may still use it: it dials again, and is dropped with it
+		w.probe = nil
 	}
 }
 
