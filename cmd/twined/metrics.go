@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ type metrics struct {
 	reg      *prometheus.Registry
 	latency  *prometheus.HistogramVec
 	snapshot func() supervisor.Snapshot // set once the supervisor exists
+	// observers caches each node's latency histogram (node → Observer).
+	observers sync.Map
 
 	up        *prometheus.Desc
 	state     *prometheus.Desc
@@ -63,9 +66,14 @@ func newMetrics() *metrics {
 }
 
 // observeCheck records one health check; it is the supervisor's
-// ObserveCheck hook.
+// ObserveCheck hook, called for every check of every node, so each node's
+// histogram is looked up once and kept.
 func (m *metrics) observeCheck(node string, latency time.Duration, _ bool) {
-	m.latency.WithLabelValues(node).Observe(latency.Seconds())
+	o, ok := m.observers.Load(node)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(node, m.latency.WithLabelValues(node))
+	}
+	o.(prometheus.Observer).Observe(latency.Seconds())
 }
 
 // Describe implements prometheus.Collector.
