@@ -37,11 +37,15 @@ type SetMaster struct {
 // master, for the sets with a node on this host. It does nothing for a
 // host whose sets are all single nodes.
 func (s *Supervisor) mastersLoop(ctx context.Context) {
+	var last *config.Cluster
+	var sets [][]config.Node
 	for {
 		s.mu.Lock()
 		c, env := s.cluster, s.env
 		s.mu.Unlock()
-		sets := replicatedSetsOn(c, s.host)
+		if c != last { // the sets change only with the config
+			last, sets = c, replicatedSetsOn(c, s.host)
+		}
 		if len(sets) > 0 {
 			m := lookupMasters(ctx, c, env, sets)
 			s.mu.Lock()
