@@ -33,6 +33,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/twine/twine/cmd/internal/mainutil"
 )
 
 func main() {
@@ -84,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	mainutil.QuietRedis() // the fail-over scenarios' clients report failures as errors
 	scs, err := parseScenarios(o.scenario)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -117,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			rs = measure(ctx, b, sc, nil, "none", o)
 		} else {
 			for _, name := range sc.systems(names) {
+				if ctx.Err() != nil {
+					break
+				}
 				rs = append(rs, measureSystem(ctx, b, sc, name, o)...)
 			}
 		}

@@ -25,39 +25,89 @@ func TestMain(m *testing.M) {
 // one trial, end to end: build, twine.conf, start, healthy run, kill -9,
 // replacement, teardown.
 func TestSmokeKill(t *testing.T) {
+	command, rows := runSmoke(t, 3*time.Minute, "-scenario", "kill", "-supervisor", "twined", "-n", "2", "-trials", "1")
+	if len(rows) != 1 {
+		t.Fatalf("%d results, want 1: %+v", len(rows), rows)
+	}
+	r := rows[0]
+	if r.Scenario != "kill" || r.Supervisor != "twined" || r.Nodes != 2 || r.Trials != 1 || r.Missing != 0 || r.Failed || r.P50 == nil || *r.P50 <= 0 || r.Unit != "ms" {
+		t.Errorf("result = %+v", r)
+	}
+	if !strings.Contains(command, "-scenario kill") {
+		t.Errorf("command = %q", command)
+	}
+}
+
+// TestSmokeFailover runs the fail-over scenarios with one trial each, end
+// to end: three hosts, each with its twined (or, for the sentinel row,
+// plain redis-servers and Sentinels), a healthy set, writes acknowledged
+// by both replicas, the master (or its whole host) killed, the first
+// write another member takes, the acknowledged writes checked, teardown.
+// Timings are checked only against the generous targets.
+func TestSmokeFailover(t *testing.T) {
+	_, rows := runSmoke(t, 5*time.Minute, "-scenario", "failover,hostlost", "-supervisor", "monit", "-trials", "1")
+	type key struct{ scenario, supervisor, metric string }
+	want := []key{
+		{"failover", "twined", "kill9_to_write"}, {"failover", "twined", "acked_writes_lost"},
+		{"failover", "sentinel", "kill9_to_write"}, {"failover", "sentinel", "acked_writes_lost"},
+		{"hostlost", "twined", "hostlost_to_write"}, {"hostlost", "twined", "acked_writes_lost"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d results, want %d (-supervisor must not change the fail-over rows): %+v", len(rows), len(want), rows)
+	}
+	for i, r := range rows {
+		if got := (key{r.Scenario, r.Supervisor, r.Metric}); got != want[i] {
+			t.Errorf("result %d is %v, want %v", i, got, want[i])
+			continue
+		}
+		if r.Nodes != 3 || r.Trials != 1 || r.Missing != 0 || r.Failed || r.Max == nil {
+			t.Errorf("result %d = %+v, want one sample", i, r)
+			continue
+		}
+		switch {
+		case r.Metric == "acked_writes_lost" && *r.Max != 0:
+			t.Errorf("%s %s lost %v acknowledged writes (%s)", r.Scenario, r.Supervisor, *r.Max, r.Note)
+		case r.Metric == "kill9_to_write" && r.Supervisor == "twined" && (*r.Max <= 0 || *r.Max >= 4000):
+			t.Errorf("%s %s: a replica took a write %vms after the kill, want 0 < t < 4000", r.Scenario, r.Supervisor, *r.Max)
+		case r.Metric != "acked_writes_lost" && *r.Max <= 0:
+			t.Errorf("%s %s: sample %vms", r.Scenario, r.Supervisor, *r.Max)
+		}
+	}
+}
+
+// smokeRow is one result of the bench's -json output, as the smoke tests
+// read it.
+type smokeRow struct {
+	Scenario, Supervisor, Metric, Unit string
+	Nodes, Trials, Missing             int
+	P50, Max                           *float64
+	Failed                             bool
+	Note                               string
+}
+
+// runSmoke runs the bench with args and -json, its temporary directory
+// under the test's, within timeout, and returns its command line and
+// results. It fails the test when the run fails or leaves files or
+// processes behind.
+func runSmoke(t *testing.T, timeout time.Duration, args ...string) (string, []smokeRow) {
+	t.Helper()
 	redis := redistest.Binary(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out, errb bytes.Buffer
-	err := run(ctx, []string{"-scenario", "kill", "-supervisor", "twined", "-n", "2", "-trials", "1", "-redis-server", redis, "-json"}, &out, &errb)
+	err := run(ctx, append(args, "-redis-server", redis, "-json"), &out, &errb)
 	t.Logf("progress:\n%s", errb.String())
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	var rep struct {
 		Command string
-		Results []struct {
-			Scenario, Supervisor, Unit string
-			Nodes, Trials, Missing     int
-			P50                        *float64
-			Failed                     bool
-			Note                       string
-		}
+		Results []smokeRow
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("decode -json output: %v\n%s", err, out.String())
-	}
-	if len(rep.Results) != 1 {
-		t.Fatalf("%d results, want 1:\n%s", len(rep.Results), out.String())
-	}
-	r := rep.Results[0]
-	if r.Scenario != "kill" || r.Supervisor != "twined" || r.Nodes != 2 || r.Trials != 1 || r.Missing != 0 || r.Failed || r.P50 == nil || *r.P50 <= 0 || r.Unit != "ms" {
-		t.Errorf("result = %+v", r)
-	}
-	if !strings.Contains(rep.Command, "-scenario kill") {
-		t.Errorf("command = %q", rep.Command)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the bench left files in its temporary directory: %v", left)
@@ -65,6 +115,7 @@ func TestSmokeKill(t *testing.T) {
 	if procs := processesMentioning(tmp); len(procs) > 0 {
 		t.Errorf("processes left running: %s", strings.Join(procs, "; "))
 	}
+	return rep.Command, rep.Results
 }
 
 // processesMentioning lists the live processes whose command line holds s.
