@@ -19,12 +19,18 @@ type checkResult struct {
 	pid     int           // process_id the node reported, 0 if not asked or unknown
 }
 
+// peekAfter is how long a PING waits before it asks whether waiting on is
+// of any use: a node answers PING in well under a millisecond, and a
+// stopped process not at all.
+const peekAfter = 100 * time.Millisecond
+
 // checkInfo PINGs the node through p once within timeout, then asks for
 // INFO when withInfo is set and the node answered PONG. LOADING and
 // MASTERDOWN replies mean alive; so does any other error reply: a process
-// that answers is not hung.
-func checkInfo(p *probe, timeout time.Duration, withInfo bool) checkResult {
-	r := pingOnce(p, timeout)
+// that answers is not hung. With stopped set, a PING unanswered after
+// peekAfter ends early when stopped says the process cannot answer.
+func checkInfo(p *probe, timeout time.Duration, withInfo bool, stopped func() bool) checkResult {
+	r := pingOnce(p, timeout, stopped)
 	if withInfo && r.alive && r.err == nil && !r.loading {
 		if in, err := fetchInfo(p, timeout); err == nil {
 			r.info = &in
@@ -33,9 +39,14 @@ func checkInfo(p *probe, timeout time.Duration, withInfo bool) checkResult {
 	return r
 }
 
-func pingOnce(p *probe, timeout time.Duration) checkResult {
+func pingOnce(p *probe, timeout time.Duration, stopped func() bool) checkResult {
 	start := time.Now()
-	err := p.ping(timeout)
+	var err error
+	if stopped != nil {
+		err = p.pingUnless(timeout, min(peekAfter, timeout/2), stopped)
+	} else {
+		err = p.ping(timeout)
+	}
 	r := checkResult{at: time.Now(), err: err}
 	r.latency = r.at.Sub(start)
 	var rerr replyError

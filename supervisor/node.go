@@ -263,9 +263,13 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 		*checking = true
 		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
 		identify := w.state == Starting // a spawned node's first answers
-		p, timeout := w.probe, w.env.settings.CheckTimeout
+		p, timeout, pid := w.probe, w.env.settings.CheckTimeout, w.proc.PID()
+		stopped := func() bool {
+			st, err := procs.StateOf(pid)
+			return err == nil && st.Stopped()
+		}
 		go func() {
-			r := checkInfo(p, timeout, withInfo)
+			r := checkInfo(p, timeout, withInfo, stopped)
 			if identify && r.alive {
 				r.pid = processID(p, timeout)
 			}

@@ -72,13 +72,24 @@ func (p *probe) drop(c net.Conn) {
 // ping sends PING within timeout. A replyError (LOADING, BUSY,
 // MASTERDOWN...) means the node answered; any other error that it did not.
 func (p *probe) ping(timeout time.Duration) error {
-	_, err := p.call(timeout, pingCmd)
+	_, err := p.call(timeout, pingCmd, 0, nil)
+	return err
+}
+
+// errGaveUp is returned by pingUnless when its give-up test said so.
+var errGaveUp = errors.New("no answer, and no use waiting for one")
+
+// pingUnless is ping that, when no answer has come after peek, asks
+// giveUp whether waiting longer is of any use (a stopped process will not
+// answer), and if not returns errGaveUp without waiting the full timeout.
+func (p *probe) pingUnless(timeout, peek time.Duration, giveUp func() bool) error {
+	_, err := p.call(timeout, pingCmd, peek, giveUp)
 	return err
 }
 
 // info asks for INFO of the given sections within timeout.
 func (p *probe) info(timeout time.Duration, sections ...string) (string, error) {
-	b, err := p.call(timeout, p.command(append([]string{"INFO"}, sections...)...))
+	b, err := p.call(timeout, p.command(append([]string{"INFO"}, sections...)...), 0, nil)
 	return string(b), err
 }
 
@@ -102,8 +113,10 @@ func (p *probe) command(args ...string) []byte {
 // call sends one command and reads its reply within timeout, dialling
 // first when needed (and authenticating). It returns a status or bulk
 // reply's bytes (valid until the next call), a replyError for an error
-// reply, or the failure; a failure drops the connection.
-func (p *probe) call(timeout time.Duration, cmd []byte) ([]byte, error) {
+// reply, or the failure; a failure drops the connection. With giveUp set,
+// the read first waits only peek; if giveUp then says so, call fails with
+// errGaveUp, else it waits out the timeout.
+func (p *probe) call(timeout time.Duration, cmd []byte, peek time.Duration, giveUp func() bool) ([]byte, error) {
 	deadline := time.Now().Add(timeout)
 	p.mu.Lock()
 	c, rd, closed := p.conn, p.rd, p.closed
@@ -122,7 +135,26 @@ func (p *probe) call(timeout time.Duration, cmd []byte) ([]byte, error) {
 		p.drop(c)
 		return nil, err
 	}
+	if giveUp != nil && peek < timeout {
+		_ = c.SetReadDeadline(time.Now().Add(peek))
+		b, err := p.read(rd)
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() || rd.Buffered() > 0 {
+			return p.settle(c, b, err)
+		}
+		if giveUp() {
+			p.drop(c)
+			return nil, errGaveUp
+		}
+		_ = c.SetReadDeadline(deadline)
+	}
 	b, err := p.read(rd)
+	return p.settle(c, b, err)
+}
+
+// settle returns a call's outcome, dropping the connection after a
+// failure (an error reply keeps it).
+func (p *probe) settle(c net.Conn, b []byte, err error) ([]byte, error) {
 	var re replyError
 	if err != nil && !errors.As(err, &re) {
 		p.drop(c)

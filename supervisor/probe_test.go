@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestProbe(t *testing.T) {
 		t.Errorf("processID = %d, want %d", pid, srv.PID)
 	}
 	// An error reply is an answer, and keeps the connection.
-	if _, err := p.call(time.Second, p.command("NOSUCHCOMMAND")); !errors.As(err, new(replyError)) {
+	if _, err := p.call(time.Second, p.command("NOSUCHCOMMAND"), 0, nil); !errors.As(err, new(replyError)) {
 		t.Errorf("unknown command: %v, want an error reply", err)
 	}
 	if err := p.ping(time.Second); err != nil {
@@ -61,10 +62,38 @@ func TestProbePassword(t *testing.T) {
 	c := testCluster(t, 1, "redis-password-file "+pw)
 	s := startSupervisor(t, c)
 	waitAllUp(t, s) // the watcher's own probe authenticates
-	if r := pingOnce(newProbe(node(t, c, "n0").Addr(), "wrong"), time.Second); !r.alive || r.err == nil {
+	if r := pingOnce(newProbe(node(t, c, "n0").Addr(), "wrong"), time.Second, nil); !r.alive || r.err == nil {
 		t.Errorf("wrong password: %+v, want alive with an error reply", r)
 	}
-	if r := pingOnce(newProbe(node(t, c, "n0").Addr(), ""), time.Second); !r.alive || !strings.Contains(r.err.Error(), "NOAUTH") {
+	if r := pingOnce(newProbe(node(t, c, "n0").Addr(), ""), time.Second, nil); !r.alive || !strings.Contains(r.err.Error(), "NOAUTH") {
 		t.Errorf("no password: %+v, want alive, NOAUTH", r)
+	}
+}
+
+// A PING to a stopped process gives up after the peek instead of waiting
+// out the timeout; one to a slow but running process waits.
+func TestProbeGivesUpOnAStoppedProcess(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Server(t)
+	p := newProbe(srv.Addr, "")
+	defer p.close()
+	if err := p.ping(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(srv.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(srv.PID, syscall.SIGCONT)
+	begin := time.Now()
+	err := p.pingUnless(5*time.Second, 50*time.Millisecond, func() bool { return true })
+	if !errors.Is(err, errGaveUp) {
+		t.Fatalf("pingUnless of a stopped process: %v, want errGaveUp", err)
+	}
+	if took := time.Since(begin); took > 4*time.Second {
+		t.Errorf("gave up after %s: it waited out the timeout", took)
+	}
+	_ = syscall.Kill(srv.PID, syscall.SIGCONT)
+	if err := p.pingUnless(5*time.Second, time.Millisecond, func() bool { return false }); err != nil {
+		t.Errorf("pingUnless that must wait: %v", err)
 	}
 }

@@ -27,9 +27,16 @@ const (
 func runIdle(ctx context.Context, b *bench, sys system, base result, trials int) ([]result, error) {
 	cpu, rss := base, base
 	cpu.Metric, cpu.Unit = "idle_cpu_percent", "%"
-	cpu.Target = target{Text: "mean ≤ 2%", Mean: 2}
+	cpu.Target = target{Text: "mean ≤ 1% (256 nodes)", Mean: 1}
 	rss.Metric, rss.Unit = "idle_rss_mb", "MB"
-	rss.Target = target{Text: "max ≤ 60MB", Max: 60}
+	rss.Target = target{Text: "max ≤ 40MB (256 nodes)", Max: 40}
+	if base.Nodes > 256 {
+		cpu.Target = target{Text: "mean ≤ 4% (1024 nodes)", Mean: 4}
+		rss.Target = target{Text: "none above 256 nodes"}
+	}
+	threads := base
+	threads.Metric, threads.Unit = "threads", "n"
+	threads.Target = target{Text: "max ≤ 32", Max: 32}
 	window := min(idleWindow, max(b.duration/time.Duration(trials), time.Second))
 	err := b.session(ctx, sys, base.Nodes, func(c *cluster, l *launched) error {
 		if err := pause(ctx, idleSettle); err != nil {
@@ -49,6 +56,9 @@ func runIdle(ctx context.Context, b *bench, sys system, base result, trials int)
 					return fmt.Errorf("read %s's RSS: %w", sys.Name(), err)
 				}
 				rss.Samples = append(rss.Samples, float64(size)/(1<<20))
+				if n, err := threadCount(l.PID); err == nil {
+					threads.Samples = append(threads.Samples, float64(n))
+				}
 			}
 			ticks, t1, err := cpuNow(l.PID)
 			if err != nil {
@@ -60,7 +70,7 @@ func runIdle(ctx context.Context, b *bench, sys system, base result, trials int)
 		}
 		return nil
 	})
-	return []result{cpu, rss}, err
+	return []result{cpu, rss, threads}, err
 }
 
 // cpuNow returns the CPU time pid has used so far, in clock ticks, and

@@ -41,6 +41,9 @@ func main() {
 	if isReaper() {
 		os.Exit(reap(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if isPingFloor() {
+		os.Exit(pingFloor(os.Args[1:], os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -162,7 +165,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, startfloor, coldstart, idle, failover, hostlost, a comma-separated list, or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, a comma-separated list, or all")
 	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost twined)")
 	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256; failover and hostlost always 3)")
 	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost 3)")

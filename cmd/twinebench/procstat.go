@@ -72,6 +72,20 @@ func rssBytes(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
+// threadCount returns the number of OS threads of pid.
+func threadCount(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("no Threads for pid %d", pid)
+}
+
 // alive reports whether pid is a live process (zombies count as dead: PID
 // 1 of this machine does not reap orphans).
 func alive(pid int) bool {

@@ -89,7 +89,7 @@ func (r result) format(v float64) string {
 		return fmt.Sprintf("%.1fms", v)
 	case "%":
 		return fmt.Sprintf("%.2f%%", v)
-	case "writes":
+	case "writes", "n":
 		if v == math.Trunc(v) {
 			return fmt.Sprintf("%.0f", v)
 		}

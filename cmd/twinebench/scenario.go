@@ -33,8 +33,8 @@ type scenario struct {
 }
 
 // scenarios in the order -scenario all runs them.
-var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, startFloorScenario, coldstartScenario, idleScenario,
-	failoverScenario, hostlostScenario}
+var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, portFreeScenario, startFloorScenario, coldstartScenario,
+	pingFloorScenario, idleScenario, failoverScenario, hostlostScenario}
 
 // parseScenarios parses -scenario: a comma-separated list of names, or
 // "all".

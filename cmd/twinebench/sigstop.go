@@ -24,7 +24,7 @@ const sigstopLimit = 15 * time.Second
 func runSigstop(ctx context.Context, b *bench, sys system, base result, trials int) ([]result, error) {
 	r := base
 	r.Metric, r.Unit, r.Limit = "sigstop_to_pong", "ms", ms(sigstopLimit)
-	r.Target = target{Text: "max ≤ 4s", Max: 4000}
+	r.Target = target{Text: "p50 ≤ 1.2s, max ≤ 1.8s", P50: 1200, Max: 1800}
 	err := b.session(ctx, sys, r.Nodes, func(c *cluster, _ *launched) error {
 		return replaceTrials(ctx, b, c, &r, trials, syscall.SIGSTOP, sigstopLimit)
 	})
