@@ -244,6 +244,9 @@ func (r *rules) close(t *track, kind noticeKind, at time.Time, reason string) {
 // batch should be mailed now: alert-group after the first of its alerts
 // fell due.
 func (r *rules) evaluate(now time.Time) bool {
+	if r.since.IsZero() && len(r.notices) == 0 && !r.anyIncident() {
+		return false // nothing open: the common case, checked every tick
+	}
 	lost := r.lostSet()
 	for _, name := range r.order {
 		t := r.nodes[name]
@@ -273,6 +276,16 @@ func (r *rules) evaluate(now time.Time) bool {
 		r.open(n.at)
 	}
 	return !r.since.IsZero() && now.Sub(r.since) >= r.group
+}
+
+// anyIncident reports whether some node has an open incident.
+func (r *rules) anyIncident() bool {
+	for _, t := range r.nodes {
+		if t.inc != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // open opens the batch, or moves its start back to at.

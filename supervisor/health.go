@@ -17,6 +17,7 @@ type checkResult struct {
 	err     error         // why it did not answer, or the error reply
 	info    *nodeInfo     // INFO, when it was asked for and answered
 	pid     int           // process_id the node reported, 0 if not asked or unknown
+	ended   bool          // a steady run of checks was ended by the owner: no news
 }
 
 // peekAfter is how long a PING waits before it asks whether waiting on is

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 )
@@ -26,35 +27,70 @@ type nodeInfo struct {
 
 // fetchInfo asks a node for the INFO sections the status snapshot shows.
 func fetchInfo(p *probe, timeout time.Duration) (nodeInfo, error) {
-	s, err := p.info(timeout, "server", "replication", "memory", "persistence")
+	b, err := p.call(timeout, p.command("INFO", "server", "replication", "memory", "persistence"), 0, nil)
 	if err != nil {
 		return nodeInfo{}, err
 	}
-	return parseNodeInfo(s, time.Now()), nil
+	return parseNodeInfo(b, time.Now()), nil
 }
 
 // parseNodeInfo reads the fields nodeInfo holds from an INFO reply;
-// unknown and malformed fields are ignored.
-func parseNodeInfo(s string, at time.Time) nodeInfo {
-	f := parseInfo(s)
-	in := nodeInfo{
-		at:             at,
-		role:           f["role"],
-		masterLink:     f["master_link_status"],
-		lastSaveStatus: f["rdb_last_bgsave_status"],
-		aofEnabled:     f["aof_enabled"] == "1",
-		aofLastStatus:  f["aof_last_bgrewrite_status"],
-		aofWriteStatus: f["aof_last_write_status"],
-	}
-	if in.role == "slave" {
-		in.role = "replica"
-	}
-	in.usedMemory, _ = strconv.ParseInt(f["used_memory"], 10, 64)
-	if n, err := strconv.ParseInt(f["uptime_in_seconds"], 10, 64); err == nil {
-		in.uptime = time.Duration(n) * time.Second
-	}
-	if n, err := strconv.ParseInt(f["rdb_last_save_time"], 10, 64); err == nil && n > 0 {
-		in.lastSave = time.Unix(n, 0)
+// unknown and malformed fields are ignored. It scans the reply in place
+// and keeps copies of the few values it needs: a host asks every node
+// every few seconds.
+func parseNodeInfo(b []byte, at time.Time) nodeInfo {
+	in := nodeInfo{at: at}
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte("\n"))
+		k, v, ok := bytes.Cut(bytes.TrimRight(line, "\r"), []byte(":"))
+		if !ok {
+			continue
+		}
+		switch string(k) {
+		case "role":
+			in.role = "master"
+			if string(v) == "slave" {
+				in.role = "replica"
+			} else if string(v) != "master" {
+				in.role = string(v)
+			}
+		case "master_link_status":
+			in.masterLink = internStatus(v)
+		case "rdb_last_bgsave_status":
+			in.lastSaveStatus = internStatus(v)
+		case "aof_enabled":
+			in.aofEnabled = string(v) == "1"
+		case "aof_last_bgrewrite_status":
+			in.aofLastStatus = internStatus(v)
+		case "aof_last_write_status":
+			in.aofWriteStatus = internStatus(v)
+		case "used_memory":
+			in.usedMemory, _ = strconv.ParseInt(string(v), 10, 64)
+		case "uptime_in_seconds":
+			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+				in.uptime = time.Duration(n) * time.Second
+			}
+		case "rdb_last_save_time":
+			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil && n > 0 {
+				in.lastSave = time.Unix(n, 0)
+			}
+		}
 	}
 	return in
+}
+
+// internStatus returns the common INFO statuses without allocating.
+func internStatus(v []byte) string {
+	switch string(v) {
+	case "ok":
+		return "ok"
+	case "err":
+		return "err"
+	case "up":
+		return "up"
+	case "down":
+		return "down"
+	}
+	return string(v)
 }

@@ -111,16 +111,17 @@ type watcher struct {
 	infoAt       time.Time // when INFO was last asked for
 	logPolledAt  time.Time // when the node's log was last read
 	runCtx       context.Context
-	jobs         chan func() // results of background jobs, applied by the owner
-	busy         bool        // a background job is running
-	override     *setup.Role // the role of the next start, decided by a fail-over
-	exitAt       time.Time   // when a held master exited
-	killed       bool        // twined SIGKILLed the process (not a clean stop)
-	lastAnswer   time.Time   // the last check the node answered
-	busySince    time.Time   // the first of the BUSY answers in a row; zero when not busy
-	busyKill     bool        // SCRIPT KILL or FUNCTION KILL was sent for this busy stretch
-	portWait     bool        // the last start failed on a port in use: watch it, start when it frees
-	portCheckAt  time.Time   // when the port is looked at next
+	jobs         chan func()   // results of background jobs, applied by the owner
+	busy         bool          // a background job is running
+	override     *setup.Role   // the role of the next start, decided by a fail-over
+	exitAt       time.Time     // when a held master exited
+	killed       bool          // twined SIGKILLed the process (not a clean stop)
+	lastAnswer   time.Time     // the last check the node answered
+	busySince    time.Time     // the first of the BUSY answers in a row; zero when not busy
+	busyKill     bool          // SCRIPT KILL or FUNCTION KILL was sent for this busy stretch
+	endSteady    chan struct{} // closed to end a steady run of checks (startCheck); nil when none
+	portWait     bool          // the last start failed on a port in use: watch it, start when it frees
+	portCheckAt  time.Time     // when the port is looked at next
 
 	mu         sync.Mutex
 	status     NodeStatus
@@ -189,8 +190,11 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 			w.onExit()
 		case r := <-results:
 			checking = false
+			if r.ended {
+				continue
+			}
 			w.onCheck(r)
-			w.checkAt = w.env.now().Add(w.checkDelay())
+			w.checkAt = w.nextCheckAt(w.env.now())
 		case <-timer.C:
 			w.onTimer(ctx, results, &checking)
 		case apply := <-w.jobs:
@@ -208,6 +212,24 @@ func (w *watcher) run(ctx context.Context, stoppedByOperator bool) {
 			c.reply <- w.onCommand(c.op)
 		}
 	}
+}
+
+// nextCheckAt is when the check after one answered at now is due. A
+// steady node's checks fall on a grid of check-interval shared by every
+// node (the next grid point at least half an interval away), so that a
+// host's checks run together and the process wakes once per interval
+// instead of once per node; each check still runs in its own goroutine
+// with its own timeout, so a hung node delays no other. Starting nodes
+// and nodes that just missed a PING keep their shorter pace.
+func (w *watcher) nextCheckAt(now time.Time) time.Time {
+	d := w.checkDelay()
+	if iv := w.env.settings.CheckInterval; d == iv {
+		// The grid is of wall-clock time; the delay to it is added to
+		// now, so the timer keeps the monotonic clock and a clock step
+		// moves no check.
+		d = gridDelay(now, iv)
+	}
+	return now.Add(d)
 }
 
 // checkDelay is the pause between a health check's answer and the next
@@ -261,20 +283,7 @@ func (w *watcher) onTimer(ctx context.Context, results chan checkResult, checkin
 			w.logPolledAt = now
 		}
 		*checking = true
-		withInfo := w.env.now().Sub(w.infoAt) >= infoEvery
-		identify := w.state == Starting // a spawned node's first answers
-		p, timeout, pid := w.probe, w.env.settings.CheckTimeout, w.proc.PID()
-		stopped := func() bool {
-			st, err := procs.StateOf(pid)
-			return err == nil && st.Stopped()
-		}
-		go func() {
-			r := checkInfo(p, timeout, withInfo, stopped)
-			if identify && r.alive {
-				r.pid = processID(p, timeout)
-			}
-			results <- r
-		}()
+		w.startCheck(results)
 	case (w.state == Backoff || w.state == Failed) && w.portWait && w.env.now().Before(w.status.RetryAt):
 		w.checkPort()
 	case w.state == Backoff || w.state == Failed:
@@ -523,6 +532,7 @@ func (w *watcher) attach(p *procs.Process, adopted bool) {
 }
 
 func (w *watcher) closeClient() {
+	w.stopSteady()
 	if w.probe != nil {
 		w.probe.close() // a check in flight may still use it: it dials again, and is dropped with it
 		w.probe = nil
@@ -567,6 +577,7 @@ func (w *watcher) onCommand(o op) error {
 // beginStop sends SIGTERM; the exit completes the stop, and the timer
 // SIGKILLs a node that outlives stop-timeout.
 func (w *watcher) beginStop(restart bool) {
+	w.stopSteady()
 	w.stopping = true
 	w.restartAfter = restart
 	w.stopDeadline = w.env.now().Add(w.env.settings.StopTimeout)
@@ -653,6 +664,7 @@ func (w *watcher) setStateTail(to State, reason, errStr string, tail []string) {
 // redis.conf as it was (e.g. another partition number). The node keeps
 // running.
 func (w *watcher) update(env nodeEnv, n config.Node) {
+	w.stopSteady() // the next checks take the new pace
 	w.env = env
 	w.node = n
 	if next := env.now().Add(w.checkDelay()); next.Before(w.checkAt) {

@@ -22,6 +22,7 @@ type probe struct {
 	addr     string
 	password string
 	wbuf     []byte // owned by the checking goroutine
+	bulk     []byte // the last bulk reply, reused; owned by the checking goroutine
 
 	mu     sync.Mutex
 	conn   net.Conn
@@ -215,7 +216,10 @@ func (p *probe) read(rd *bufio.Reader) ([]byte, error) {
 		if n < 0 {
 			return nil, nil
 		}
-		b := make([]byte, n+2)
+		if cap(p.bulk) < n+2 {
+			p.bulk = make([]byte, n+2)
+		}
+		b := p.bulk[:n+2]
 		if _, err := io.ReadFull(rd, b); err != nil {
 			return nil, err
 		}
