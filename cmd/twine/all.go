@@ -26,16 +26,14 @@ var errNotConfirmed = errors.New("not confirmed, nothing was sent")
 
 // runAll runs args on every partition's master in parallel and prints each
 // answer, every line prefixed by the node's name, in partition order.
-func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error {
+// Failures (error replies in raw mode, nodes down) go to stderr after
+// prefix; then runAll returns errAnswered. The caller asks before a
+// destructive command.
+func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte, prefix string) error {
 	name := strings.ToLower(string(args[0]))
 	masters := make([]config.Node, r.Partitions())
 	for p := range masters {
 		masters[p] = r.MasterOf(ctx, p)
-	}
-	if destructive[name] && !c.o.yes {
-		if err := c.confirm(fmt.Sprintf("%s on all %d masters of %s", strings.ToUpper(name), len(masters), r.Cluster().File())); err != nil {
-			return err
-		}
 	}
 	replies := make([]route.Reply, len(masters))
 	errs := make([]error, len(masters))
@@ -44,17 +42,24 @@ func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error 
 		wg.Go(func() { replies[i], errs[i] = r.DoOn(ctx, n, args) })
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return errInterrupted(ctx)
+	}
 
 	raw := c.rawOutput()
-	forceRaw := alwaysRaw(c.o.args)
+	forceRaw := alwaysRaw(args)
 	failed := false
 	sum, sumOK := int64(0), summed[name]
+	twinePrefix := prefix
+	if twinePrefix == "" {
+		twinePrefix = "twine: "
+	}
 	var out bytes.Buffer
 	for i, n := range masters {
 		if errs[i] != nil {
 			failed = true
 			sumOK = false
-			fmt.Fprintf(c.stderr, "twine: %v\n", errs[i])
+			fmt.Fprintf(c.stderr, "%s%v\n", twinePrefix, errs[i])
 			continue
 		}
 		rep := replies[i]
@@ -65,7 +70,7 @@ func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error 
 		if rep.Kind == route.Error {
 			failed = true
 			if raw {
-				fmt.Fprintf(c.stderr, "%s: (error) %s\n", n.Name, rep.Str)
+				fmt.Fprintf(c.stderr, "%s%s: (error) %s\n", prefix, n.Name, rep.Str)
 				continue
 			}
 		}
@@ -77,11 +82,8 @@ func (c *cli) runAll(ctx context.Context, r *route.Router, args [][]byte) error 
 	if _, err := c.stdout.Write(out.Bytes()); err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		return &mainutil.ExitError{Code: exitFailure, Err: fmt.Errorf("interrupted: %w", ctx.Err())}
-	}
 	if failed {
-		return &mainutil.ExitError{Code: exitFailure}
+		return errAnswered
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -32,6 +33,8 @@ import (
 //
 //   - twine-pipe: `twine -pipe`, a separate process, reading the commands
 //     as text from a file and routing them itself to the 16 nodes;
+//   - twine-pipe-resp: the same, the file in the Redis protocol (RESP),
+//     as the Redis mass-insertion docs generate it;
 //   - route-pipe-direct: route.Pipe in this process, commands built in
 //     memory, routed by twine's routing to the 16 nodes;
 //   - route-pipe-via-twemproxy: the same route.Pipe sending every command
@@ -63,7 +66,9 @@ func BenchmarkPipe16(b *testing.B) {
 	proxy := startTwemproxy(b, cl)
 	dir := b.TempDir()
 	input := filepath.Join(dir, "commands.txt")
-	writeCommands(b, input, n)
+	writeCommands(b, input, n, false)
+	inputRESP := filepath.Join(dir, "commands.resp")
+	writeCommands(b, inputRESP, n, true)
 	cache := filepath.Join(dir, "cache")
 	// A cluster of one node, twemproxy, for route.Pipe.
 	proxyConf := filepath.Join(dir, "proxy.conf")
@@ -102,6 +107,9 @@ func BenchmarkPipe16(b *testing.B) {
 	}
 	variant("twine-pipe", func(b *testing.B) time.Duration {
 		return runTwinePipe(b, input, cache, "-config", cl.Path, "-pipe")
+	})
+	variant("twine-pipe-resp", func(b *testing.B) time.Duration {
+		return runTwinePipe(b, inputRESP, cache, "-config", cl.Path, "-pipe")
 	})
 	variant("route-pipe-direct", func(b *testing.B) time.Duration {
 		return routePipe(b, cl.Config, nil, n)
@@ -229,23 +237,90 @@ func benchKeys(b *testing.B) int {
 func benchKey(i int) string   { return "key:" + strconv.Itoa(i) }
 func benchValue(i int) string { return "value:" + strconv.Itoa(i) }
 
-// writeCommands writes n SET lines then n GET lines.
-func writeCommands(b *testing.B, path string, n int) {
+// writeCommands writes n SETs then n GETs, one per line or, with resp,
+// in the Redis protocol.
+func writeCommands(b *testing.B, path string, n int, resp bool) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
 	for i := range n {
-		fmt.Fprintf(w, "SET %s %s\n", benchKey(i), benchValue(i))
+		writeCommand(w, resp, "SET", benchKey(i), benchValue(i))
 	}
 	for i := range n {
-		fmt.Fprintf(w, "GET %s\n", benchKey(i))
+		writeCommand(w, resp, "GET", benchKey(i))
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()
+}
+
+// writeCommand writes one command, inline or in RESP; its arguments
+// need no quotes.
+func writeCommand(w io.Writer, resp bool, args ...string) {
+	if !resp {
+		fmt.Fprintln(w, strings.Join(args, " "))
+		return
+	}
+	fmt.Fprintf(w, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
+	}
+}
+
+// BenchmarkPipeInput measures the parsing of -pipe's input alone, from
+// memory, per command (SET key:N value:N): inline and RESP through
+// inputReader, and, as the baseline, the line loop -pipe had before it
+// took RESP (bufio ReadSlice and argParser.split).
+//
+//	go test -run '^$' -bench PipeInput -count 10 ./cmd/twine
+func BenchmarkPipeInput(b *testing.B) {
+	const n = 100000
+	for _, resp := range []bool{false, true} {
+		var buf bytes.Buffer
+		for i := range n {
+			writeCommand(&buf, resp, "SET", benchKey(i), benchValue(i))
+		}
+		data := buf.Bytes()
+		name := "inline"
+		if resp {
+			name = "resp"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data) / n))
+			in := newInputReader(bytes.NewReader(data))
+			for i := 0; b.Loop(); i++ {
+				if i%n == 0 {
+					in = newInputReader(bytes.NewReader(data))
+				}
+				if args, _, err := in.next(); err != nil || len(args) != 3 {
+					b.Fatalf("%q, %v", args, err)
+				}
+			}
+		})
+		if resp {
+			continue
+		}
+		b.Run("inline-line-loop-baseline", func(b *testing.B) {
+			b.SetBytes(int64(len(data) / n))
+			in := bufio.NewReaderSize(bytes.NewReader(data), 1<<20)
+			var ap argParser
+			for i := 0; b.Loop(); i++ {
+				if i%n == 0 {
+					in.Reset(bytes.NewReader(data))
+				}
+				line, err := in.ReadSlice('\n')
+				if err != nil {
+					b.Fatal(err)
+				}
+				if args, err := ap.split(line); err != nil || len(args) != 3 {
+					b.Fatalf("%q, %v", args, err)
+				}
+			}
+		})
+	}
 }
 
 // runTwinePipe runs twine (this test binary acting as main) with stdin

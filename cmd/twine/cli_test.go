@@ -316,20 +316,38 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"-nosuchflag"},
-		{"-partition", "1", "-all", "PING"},
-		{"-partition", "-1", "PING"},
-		{"-partitions", "4", "GET", "k"},
-		{"-hash", "k", "-partitions", "0"},
-		{"-hash", "k", "extra"},
-		{"-yes", "PING"},
-		{"-pipe", "-all"},
-		{"-nodes", "-pipe"},
+	for _, tt := range []struct {
+		args []string
+		msg  string // in the message
+	}{
+		{[]string{"-nosuchflag"}, "-nosuchflag"},
+		{[]string{"-partition", "1", "-all", "PING"}, "exclude each other"},
+		{[]string{"-partition", "-1", "PING"}, "-partition -1"},
+		{[]string{"-partitions", "4", "GET", "k"}, "-partitions goes with -hash"},
+		{[]string{"-hash", "k", "-partitions", "0"}, "-partitions 0"},
+		{[]string{"-hash", "k", "extra"}, `"extra"`},
+		{[]string{"-yes", "PING"}, "-yes goes with -all"},
+		{[]string{"-pipe", "-all"}, "-all does not go with -pipe"},
+		{[]string{"-nodes", "-pipe"}, "exclude each other"},
+		{[]string{"-nodes", "-partition", "1"}, "-partition, -node and -all go with"},
+		{[]string{"-scan", "-pipe"}, "exclude each other"},
+		{[]string{"-scan", "-all"}, "-all does not go with -scan"},
+		{[]string{"-scan", "-count", "0"}, "-count 0"},
+		{[]string{"-scan", "KEYS"}, `"KEYS"`},
+		{[]string{"-pattern", "a*", "KEYS", "*"}, "-pattern goes with -scan"},
+		{[]string{"-type", "hash"}, "-type goes with -scan"},
+		{[]string{"-count", "5", "GET", "k"}, "-count goes with -scan"},
+		{[]string{"-r", "0", "PING"}, "-r 0"},
+		{[]string{"-r", "-2", "PING"}, "-r -2"},
+		{[]string{"-r", "3"}, "-r goes with a command"},
+		{[]string{"-r", "3", "-scan"}, "-r goes with a command"},
+		{[]string{"-i", "1", "GET", "k"}, "-i goes with -r"},
+		{[]string{"-r", "2", "-i", "soon", "GET", "k"}, "-i: want seconds (0.5) or a duration (500ms)"},
+		{[]string{"-r", "2", "-i", "-1", "GET", "k"}, "-i: must not be negative"},
 	} {
-		if r := twine(t, "", args...); r.code != 2 {
-			t.Errorf("twine %q: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
+		r := twine(t, "", tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.msg) {
+			t.Errorf("twine %q: exit %d, stderr %q; want exit 2 and %q", tt.args, r.code, r.stderr, tt.msg)
 		}
 	}
 	if r := twine(t, "", "-help"); r.code != 0 || !strings.Contains(r.stderr, "Usage:") {

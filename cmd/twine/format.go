@@ -164,15 +164,15 @@ var rawCommands = map[string]bool{
 
 // alwaysRaw reports whether the command's reply is printed raw on a
 // terminal too.
-func alwaysRaw(args []string) bool {
+func alwaysRaw(args [][]byte) bool {
 	if len(args) == 0 {
 		return false
 	}
-	name := strings.ToLower(args[0])
+	name := strings.ToLower(string(args[0]))
 	if rawCommands[name] {
 		return true
 	}
-	return len(args) > 1 && rawCommands[name+" "+strings.ToLower(args[1])]
+	return len(args) > 1 && rawCommands[name+" "+strings.ToLower(string(args[1]))]
 }
 
 // formatReply returns r as twine prints it: typed (appendTTY) unless raw,

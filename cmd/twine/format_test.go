@@ -83,7 +83,11 @@ func TestAlwaysRaw(t *testing.T) {
 		"INFO": true, "info server": true, "CLIENT LIST": true, "client info": true,
 		"LATENCY DOCTOR": true, "GET foo": false, "CLIENT GETNAME": false, "": false,
 	} {
-		if got := alwaysRaw(strings.Fields(cmd)); got != want {
+		var args [][]byte
+		for _, f := range strings.Fields(cmd) {
+			args = append(args, []byte(f))
+		}
+		if got := alwaysRaw(args); got != want {
 			t.Errorf("alwaysRaw(%q) = %v, want %v", cmd, got, want)
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -105,12 +104,12 @@ func (c *cli) runPipe(ctx context.Context) error {
 		return err
 	}
 	defer closeRouter()
-	target, err := c.target(ctx, r)
+	tgt, err := c.flagTarget(r)
 	if err != nil {
 		return err
 	}
 	rep := &pipeReport{w: c.stderr}
-	p := r.NewPipe(ctx, route.PipeOptions{Target: target, OnError: rep.fail})
+	p := r.NewPipe(ctx, route.PipeOptions{Target: tgt.nodeOf(ctx, r), OnError: rep.fail})
 	start := time.Now()
 
 	stopProgress := func() {}
@@ -161,46 +160,33 @@ func (c *cli) runPipe(ctx context.Context) error {
 	return nil
 }
 
-// feed sends stdin's commands to p. Lines that do not parse, and commands
-// the router refuses (no key, keys across partitions), are reported and
-// skipped; other errors (no node answers for the command table, stdin
-// fails) stop the feed.
+// feed sends stdin's commands to p, inline or RESP (see inputReader),
+// each identified by the line it starts on. Commands that do not parse,
+// and commands the router refuses (no key, keys across partitions), are
+// reported and skipped; other errors (no node answers for the command
+// table, stdin fails) stop the feed.
 func (c *cli) feed(p *route.Pipe, rep *pipeReport) error {
-	in := bufio.NewReaderSize(c.stdin, 1<<20)
-	var ap argParser // Send copies what it keeps, so one buffer serves every line
-	var long []byte  // a line longer than the reader's buffer
-	for line := int64(1); ; line++ {
-		b, err := in.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, b...)
-			b, err = in.ReadSlice('\n')
-		}
-		if long != nil {
-			b = append(long, b...)
-			long = nil
-		}
-		if err != nil && err != io.EOF {
+	in := newInputReader(c.stdin) // Send copies what it keeps, so its buffers serve every command
+	for {
+		args, line, err := in.next()
+		switch {
+		case err == nil:
+		case err == io.EOF:
+			return nil
+		case isInputError(err):
+			rep.refuse(line, err)
+			continue
+		default:
 			return fmt.Errorf("read stdin: %w", err)
 		}
-		if len(b) > 0 {
-			args, perr := ap.split(b)
-			switch {
-			case perr != nil:
-				rep.refuse(line, perr)
-			case len(args) > 0:
-				if serr := p.Send(line, args); serr != nil {
-					if !errors.Is(serr, route.ErrNoKeys) && !errors.Is(serr, route.ErrCrossPartition) {
-						return serr
-					}
-					if errors.Is(serr, route.ErrNoKeys) {
-						serr = fmt.Errorf("%w (give -partition N or -node NAME)", serr)
-					}
-					rep.refuse(line, serr)
-				}
+		if serr := p.Send(line, args); serr != nil {
+			if !errors.Is(serr, route.ErrNoKeys) && !errors.Is(serr, route.ErrCrossPartition) {
+				return serr
 			}
-		}
-		if err == io.EOF {
-			return nil
+			if errors.Is(serr, route.ErrNoKeys) {
+				serr = fmt.Errorf("%w (give -partition N or -node NAME)", serr)
+			}
+			rep.refuse(line, serr)
 		}
 	}
 }

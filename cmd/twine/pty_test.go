@@ -23,9 +23,9 @@ import (
 // terminal is a pseudo-terminal: twine gets the tty end, the test reads
 // and writes the other.
 type terminal struct {
-	tty  *os.File // what twine sees as a terminal
-	ctl  *os.File // the controlling end
-	out  bytes.Buffer
+	tty  *os.File   // what twine sees as a terminal
+	ctl  *os.File   // the controlling end
+	out  syncBuffer // what twine wrote, readable while it runs
 	done chan struct{}
 }
 
@@ -51,6 +51,10 @@ func openTerminal(t *testing.T) *terminal {
 	if _, err := term.MakeRaw(int(tty.Fd())); err != nil {
 		t.Fatalf("raw pty: %v", err)
 	}
+	// Wide enough that the prompt's lines do not wrap.
+	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 200}); err != nil {
+		t.Fatalf("pty size: %v", err)
+	}
 	tm := &terminal{tty: tty, ctl: ctl, done: make(chan struct{})}
 	go func() {
 		defer close(tm.done)
@@ -67,6 +71,9 @@ func openTerminal(t *testing.T) *terminal {
 // output closes the tty end and returns everything written to it.
 func (tm *terminal) output(t *testing.T) string {
 	t.Helper()
+	// A read of twine's prompt may still wait for input in its goroutine,
+	// keeping the tty open: a line end wakes it.
+	tm.ctl.WriteString("\r")
 	tm.tty.Close()
 	select {
 	case <-tm.done:

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"golang.org/x/term"
 
@@ -53,6 +52,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return c.runNodes()
 	case o.pipe:
 		return c.runPipe(ctx)
+	case o.scan:
+		return c.runScan(ctx)
+	case len(o.args) == 0:
+		return c.runSession(ctx)
 	}
 	return c.runCommand(ctx)
 }
@@ -100,29 +103,6 @@ func (c *cli) newRouter(ctx context.Context, o route.Options) (*route.Router, fu
 	}
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	return r, func() { stop(); r.Close() }, nil
-}
-
-// target returns the node chosen by -partition or -node, if any.
-func (c *cli) target(ctx context.Context, r *route.Router) (*config.Node, error) {
-	switch {
-	case c.o.given["partition"]:
-		if c.o.partition >= r.Partitions() {
-			return nil, usageError("-partition %d: the cluster has partitions 0 to %d", c.o.partition, r.Partitions()-1)
-		}
-		n := r.MasterOf(ctx, c.o.partition)
-		return &n, nil
-	case c.o.given["node"]:
-		n, ok := r.Cluster().Node(c.o.node)
-		if !ok {
-			var names []string
-			for _, n := range r.Cluster().Nodes() {
-				names = append(names, n.Name)
-			}
-			return nil, usageError("-node %s: no such node in %s (nodes: %s)", c.o.node, r.Cluster().File(), strings.Join(names, ", "))
-		}
-		return &n, nil
-	}
-	return nil, nil
 }
 
 // isTerminal reports whether f is a terminal.
