@@ -35,7 +35,7 @@ const (
 	startGrace = 15 * time.Second
 	// logPollEvery is how often an up node's log file is read for new
 	// lines (at every check while it is not up, and at its exit).
-	logPollEvery = 5 * time.Second
+	logPollEvery = 10 * time.Second
 	// missRetry is the pause before the check that follows a missed one.
 	missRetry = 100 * time.Millisecond
 	// adoptTimeout bounds the checks that accept a node left running by

@@ -13,12 +13,13 @@ import (
 // config twined generates and no supervisor. It is the floor under every
 // kill -9 → PONG figure.
 var floorScenario = scenario{
-	Name:   "floor",
-	Title:  "redis-server exec → PONG, no supervisor (the floor under kill -9 → PONG)",
-	Nodes:  1,
-	Trials: fixed(20),
-	Direct: true,
-	Run:    runFloor,
+	Name:       "floor",
+	Title:      "redis-server exec → PONG, no supervisor (the floor under kill -9 → PONG)",
+	Nodes:      1,
+	Trials:     fixed(20),
+	Direct:     true,
+	FixedNodes: true,
+	Run:        runFloor,
 }
 
 func runFloor(ctx context.Context, b *bench, _ system, base result, trials int) (res []result, err error) {

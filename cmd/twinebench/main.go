@@ -167,7 +167,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, a comma-separated list, or all")
 	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost twined)")
-	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, startfloor and coldstart 64, idle 256; failover and hostlost always 3)")
+	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, portfree 8, startfloor and coldstart 64, pingfloor and idle 256; floor always 1, failover and hostlost always 3)")
 	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost 3)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
 	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
@@ -230,7 +230,7 @@ func measureSystem(ctx context.Context, b *bench, sc scenario, name string, o op
 // peer without supervisor) and fills in the rows' common fields.
 func measure(ctx context.Context, b *bench, sc scenario, sys system, name string, o options) []result {
 	n := sc.Nodes
-	if o.nodes > 0 && !sc.Direct && !sc.FixedNodes {
+	if o.nodes > 0 && !sc.FixedNodes {
 		n = o.nodes
 	}
 	trials := sc.Trials(b, n)
