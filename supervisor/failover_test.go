@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,16 +17,6 @@ import (
 	"github.com/twine/twine/procs/redistest"
 )
 
-// hostPort returns a port free on host a moment ago.
-func hostPort(t *testing.T, host string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("find a free port on %s: %v", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // replConf writes a twine.conf from lines in which every "HOST:PORT" of
 // the form "127.0.0.N:0" gets a free port of that host, plus fast test
@@ -36,7 +25,7 @@ func replConf(t *testing.T, extra []string, nodes ...string) *config.Cluster {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "set redis-server %s\n", redistest.Binary(t))
-	fmt.Fprintf(&b, "set httpd 127.0.0.1:%d\n", hostPort(t, "127.0.0.1"))
+	fmt.Fprintf(&b, "set httpd 127.0.0.1:%d\n", redistest.FreePortOn(t, "127.0.0.1"))
 	defaults := map[string]string{
 		"check-interval": "200ms", "check-timeout": "200ms",
 		"backoff-min": "20ms", "backoff-max": "500ms", "stop-timeout": "5s",
@@ -52,7 +41,7 @@ func replConf(t *testing.T, extra []string, nodes ...string) *config.Cluster {
 		f := strings.Fields(line)
 		for i, x := range f {
 			if x == "PORT" {
-				f[i] = fmt.Sprint(hostPort(t, f[i-1]))
+				f[i] = fmt.Sprint(redistest.FreePortOn(t, f[i-1]))
 			}
 		}
 		b.WriteString(strings.Join(f, " ") + "\n")

@@ -11,6 +11,32 @@ import (
 	"github.com/twine/twine/procs/redistest"
 )
 
+// handWatcher starts a one-node watcher driven by hand (no run
+// goroutine), its node up and answering, and returns it with a
+// subscription to its events. The node is stopped (and resumed first, if
+// a test stopped it) at the end.
+func handWatcher(t *testing.T) (*watcher, *Subscription) {
+	t.Helper()
+	c := testCluster(t, 1)
+	var b bus
+	sub := b.subscribe(64)
+	env := nodeEnv{cluster: c, settings: c.Settings(), logger: redistest.Logger(t), publish: b.publish, now: time.Now}
+	w := newWatcher(node(t, c, "n0"), env)
+	t.Cleanup(func() {
+		if w.proc != nil {
+			_ = syscall.Kill(w.proc.PID(), syscall.SIGCONT)
+		}
+		w.shutdown()
+		w.closeClient()
+	})
+	if err := w.spawn(); err != nil {
+		t.Fatal(err)
+	}
+	redistest.WaitPing(t, node(t, c, "n0").Addr(), 20*time.Second)
+	w.setState(Up, "test", "")
+	return w, sub
+}
+
 // TestMissedPingAtCrashKeepsHealthyRun drives a watcher by hand (no run
 // goroutine) through the order of events that a kill -9 often produces:
 // the PING in flight fails (connection reset) before the exit is handled.
@@ -18,28 +44,8 @@ import (
 // not treated as an early exit with backoff.
 func TestMissedPingAtCrashKeepsHealthyRun(t *testing.T) {
 	t.Parallel()
-	c := testCluster(t, 1)
-	var b bus
-	sub := b.subscribe(64)
-	env := nodeEnv{
-		cluster:  c,
-		settings: c.Settings(),
-		logger:   redistest.Logger(t),
-		publish:  b.publish,
-		now:      time.Now,
-	}
-	w := newWatcher(node(t, c, "n0"), env)
-	t.Cleanup(func() {
-		w.shutdown()
-		w.closeClient()
-	})
-	if err := w.spawn(); err != nil {
-		t.Fatal(err)
-	}
+	w, sub := handWatcher(t)
 	pid := w.proc.PID()
-	redistest.WaitPing(t, node(t, c, "n0").Addr(), 20*time.Second)
-	// A healthy run: up, answering since long enough.
-	w.setState(Up, "test", "")
 	w.healthySince = time.Now().Add(-healthyAfter - time.Second)
 
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -69,24 +75,8 @@ func TestMissedPingAtCrashKeepsHealthyRun(t *testing.T) {
 // restarts it at once: it did not exit "soon after its start".
 func TestStoppedProcessHungAtFirstMissAndRestartedAtOnce(t *testing.T) {
 	t.Parallel()
-	c := testCluster(t, 1)
-	var b bus
-	sub := b.subscribe(64)
-	env := nodeEnv{cluster: c, settings: c.Settings(), logger: redistest.Logger(t), publish: b.publish, now: time.Now}
-	w := newWatcher(node(t, c, "n0"), env)
-	t.Cleanup(func() {
-		if w.proc != nil {
-			_ = syscall.Kill(w.proc.PID(), syscall.SIGCONT)
-		}
-		w.shutdown()
-		w.closeClient()
-	})
-	if err := w.spawn(); err != nil {
-		t.Fatal(err)
-	}
+	w, sub := handWatcher(t)
 	pid := w.proc.PID()
-	redistest.WaitPing(t, node(t, c, "n0").Addr(), 20*time.Second)
-	w.setState(Up, "test", "")
 	w.healthySince = time.Now().Add(-time.Minute)
 	w.lastAnswer = time.Now()
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {

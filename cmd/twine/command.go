@@ -37,15 +37,11 @@ func (c *cli) runCommand(ctx context.Context) error {
 		return errStreaming(name)
 	}
 	// No read timeout: BLPOP key 0 waits as long as it takes (Ctrl-C ends it).
-	r, closeRouter, err := c.newRouter(ctx, route.Options{ReadTimeout: -1})
+	r, tgt, closeRouter, err := c.openTarget(ctx, route.Options{ReadTimeout: -1})
 	if err != nil {
 		return err
 	}
 	defer closeRouter()
-	tgt, err := c.flagTarget(r)
-	if err != nil {
-		return err
-	}
 	args := make([][]byte, len(c.o.args))
 	for i, a := range c.o.args {
 		args[i] = []byte(a)

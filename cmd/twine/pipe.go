@@ -99,15 +99,11 @@ func (c *cli) runPipe(ctx context.Context) error {
 		// often saves CPU for a few MB more memory.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	r, closeRouter, err := c.newRouter(ctx, route.Options{ReadTimeout: time.Minute})
+	r, tgt, closeRouter, err := c.openTarget(ctx, route.Options{ReadTimeout: time.Minute})
 	if err != nil {
 		return err
 	}
 	defer closeRouter()
-	tgt, err := c.flagTarget(r)
-	if err != nil {
-		return err
-	}
 	rep := &pipeReport{w: c.stderr}
 	p := r.NewPipe(ctx, route.PipeOptions{Target: tgt.nodeOf(ctx, r), OnError: rep.fail})
 	start := time.Now()

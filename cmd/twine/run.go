@@ -105,6 +105,21 @@ func (c *cli) newRouter(ctx context.Context, o route.Options) (*route.Router, fu
 	return r, func() { stop(); r.Close() }, nil
 }
 
+// openTarget is newRouter, and the target that -partition, -node or -all
+// name (the zero target, routing by key, without them).
+func (c *cli) openTarget(ctx context.Context, o route.Options) (*route.Router, target, func(), error) {
+	r, closeRouter, err := c.newRouter(ctx, o)
+	if err != nil {
+		return nil, target{}, nil, err
+	}
+	tgt, err := c.flagTarget(r)
+	if err != nil {
+		closeRouter()
+		return nil, target{}, nil, err
+	}
+	return r, tgt, closeRouter, nil
+}
+
 // isTerminal reports whether f is a terminal.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)

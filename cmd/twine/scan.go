@@ -28,15 +28,11 @@ import (
 // it fails and the walk goes on with the next partition; runScan then
 // ends with an exit-1 error naming the nodes that were not fully scanned.
 func (c *cli) runScan(ctx context.Context) error {
-	r, closeRouter, err := c.newRouter(ctx, route.Options{})
+	r, tgt, closeRouter, err := c.openTarget(ctx, route.Options{})
 	if err != nil {
 		return err
 	}
 	defer closeRouter()
-	tgt, err := c.flagTarget(r)
-	if err != nil {
-		return err
-	}
 	var nodes []func() config.Node // resolved when its turn comes
 	if n := tgt.nodeOf(ctx, r); n != nil {
 		nodes = append(nodes, func() config.Node { return *n })

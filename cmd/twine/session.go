@@ -50,15 +50,11 @@ type session struct {
 // stdout are terminals, else the commands of stdin one after another.
 func (c *cli) runSession(ctx context.Context) error {
 	// No read timeout: BLPOP key 0 waits as long as it takes (Ctrl-C ends it).
-	r, closeRouter, err := c.newRouter(ctx, route.Options{ReadTimeout: -1})
+	r, tgt, closeRouter, err := c.openTarget(ctx, route.Options{ReadTimeout: -1})
 	if err != nil {
 		return err
 	}
 	defer closeRouter()
-	tgt, err := c.flagTarget(r)
-	if err != nil {
-		return err
-	}
 	s := &session{c: c, r: r, tgt: tgt}
 	if isTerminal(c.stdin) && isTerminal(c.stdout) {
 		return c.runPrompt(ctx, s)

@@ -35,16 +35,6 @@ type testCluster struct {
 	daemons map[string]*daemon // by host
 }
 
-// hostPort returns a port that was free on host a moment ago.
-func hostPort(t *testing.T, host string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("find a free port on %s: %v", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // newTestCluster writes a twine.conf: the given node lines, where PORT
 // after a host becomes a free port of that host, fast checks, and extra
@@ -66,7 +56,7 @@ func newTestCluster(t *testing.T, extra []string, nodes ...string) *testCluster 
 		f := strings.Fields(line)
 		for i, x := range f {
 			if x == "PORT" {
-				f[i] = fmt.Sprint(hostPort(t, f[i-1]))
+				f[i] = fmt.Sprint(redistest.FreePortOn(t, f[i-1]))
 			}
 		}
 		b.WriteString(strings.Join(f, " ") + "\n")
@@ -473,7 +463,7 @@ func TestFullRestartKeepsTheLatestMasterAndReloadAddsASet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	add := fmt.Sprintf("m1=data 1 127.0.0.2 %d 0\nr1b=data 1 127.0.0.3 %d 0\n", hostPort(t, "127.0.0.2"), hostPort(t, "127.0.0.3"))
+	add := fmt.Sprintf("m1=data 1 127.0.0.2 %d 0\nr1b=data 1 127.0.0.3 %d 0\n", redistest.FreePortOn(t, "127.0.0.2"), redistest.FreePortOn(t, "127.0.0.3"))
 	if err := os.WriteFile(tc.path, append(conf, add...), 0o644); err != nil {
 		t.Fatal(err)
 	}

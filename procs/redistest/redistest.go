@@ -60,6 +60,18 @@ func FreePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// FreePortOn returns a TCP port that was free on host (an address of this
+// machine, such as 127.0.0.2) a moment ago.
+func FreePortOn(tb testing.TB, host string) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		tb.Fatalf("find a free port on %s: %v", host, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // Eventually calls cond every 5ms until it returns true, and fails the test
 // with the formatted message if timeout passes first. cond runs on the
 // calling goroutine.

@@ -32,7 +32,15 @@ func (r NodeRole) Master() bool { return r.Role == "master" }
 // NewClient returns a client of one node for replica-set work: no
 // retries, every call bounded by timeout.
 func NewClient(addr, password string, timeout time.Duration) *redis.Client {
-	return redis.NewClient(&redis.Options{
+	return redis.NewClient(options(addr, password, timeout, 2))
+}
+
+// options are the go-redis options of every client of this package: a
+// command is never sent twice, every wait is bounded by timeout, small
+// buffers (replies are small), no client identity or maintenance
+// notifications (Sentinels and older servers do not know them).
+func options(addr, password string, timeout time.Duration, pool int) *redis.Options {
+	return &redis.Options{
 		Addr:                  addr,
 		Password:              password,
 		Protocol:              2,
@@ -41,7 +49,7 @@ func NewClient(addr, password string, timeout time.Duration) *redis.Client {
 		ReadTimeout:           timeout,
 		WriteTimeout:          timeout,
 		ContextTimeoutEnabled: true,
-		PoolSize:              2,
+		PoolSize:              pool,
 		MaxRetries:            -1,
 		DialerRetries:         1,
 		ReadBufferSize:        4096,
@@ -49,7 +57,7 @@ func NewClient(addr, password string, timeout time.Duration) *redis.Client {
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
-	})
+	}
 }
 
 // RoleOf asks the node at addr for ROLE, within timeout.

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/twine/twine/config"
 )
@@ -81,24 +80,7 @@ func (s *Sentinels) client(addr string) *redis.SentinelClient {
 	if c := s.clients[addr]; c != nil {
 		return c
 	}
-	c := redis.NewSentinelClient(&redis.Options{
-		Addr:                  addr,
-		Password:              s.password,
-		Protocol:              2,
-		DisableIdentity:       true,
-		DialTimeout:           s.timeout,
-		ReadTimeout:           s.timeout,
-		WriteTimeout:          s.timeout,
-		ContextTimeoutEnabled: true,
-		PoolSize:              4,
-		MaxRetries:            -1,
-		DialerRetries:         1,
-		ReadBufferSize:        4096,
-		WriteBufferSize:       4096,
-		MaintNotificationsConfig: &maintnotifications.Config{
-			Mode: maintnotifications.ModeDisabled,
-		},
-	})
+	c := redis.NewSentinelClient(options(addr, s.password, s.timeout, 4))
 	if !s.closed {
 		s.clients[addr] = c
 	}
