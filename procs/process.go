@@ -105,13 +105,13 @@ func Start(spec Spec) (*Process, error) {
 	}
 
 	p := &Process{
-		pid:      cmd.Process.Pid,
-		logger:   logger,
-		done:     make(chan struct{}),
-		tail:     newTail(tailLines),
-		proc:     cmd.Process,
-		pipes:    []*os.File{outR, errR},
-		pidfd:    -1,
+		pid:    cmd.Process.Pid,
+		logger: logger,
+		done:   make(chan struct{}),
+		tail:   newTail(tailLines),
+		proc:   cmd.Process,
+		pipes:  []*os.File{outR, errR},
+		pidfd:  -1,
 	}
 	readers := make(chan struct{})
 	var wg sync.WaitGroup

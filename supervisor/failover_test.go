@@ -17,7 +17,6 @@ import (
 	"github.com/twine/twine/procs/redistest"
 )
 
-
 // replConf writes a twine.conf from lines in which every "HOST:PORT" of
 // the form "127.0.0.N:0" gets a free port of that host, plus fast test
 // settings, and loads it.

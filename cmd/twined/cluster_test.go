@@ -35,7 +35,6 @@ type testCluster struct {
 	daemons map[string]*daemon // by host
 }
 
-
 // newTestCluster writes a twine.conf: the given node lines, where PORT
 // after a host becomes a free port of that host, fast checks, and extra
 // `set` lines. Node processes left behind are killed at the end.
