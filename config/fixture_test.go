@@ -87,6 +87,8 @@ func TestFixtureOriginal64(t *testing.T) {
 		FailoverTimeout:       30 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
 		BusyTimeout:           30 * time.Second,
+		HostTTL:               5 * time.Second,
+		AlphaTTL:              10 * time.Second,
 	}
 	if got := c.Settings(); !equalSettings(got, want) {
 		t.Errorf("Settings():\n got %+v\nwant %+v", got, want)

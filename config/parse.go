@@ -325,6 +325,15 @@ func (p *parser) checkSettings() {
 	if s.BackoffMin > s.BackoffMax {
 		p.errs.addf(later("backoff-min", "backoff-max"), "backoff-min %s exceeds backoff-max %s", s.BackoffMin, s.BackoffMax)
 	}
+	hasStatus := slices.ContainsFunc(p.nodes, func(n Node) bool { return n.Kind == Status })
+	if hasStatus && s.CheckTimeout <= s.CheckInterval && s.AlphaRenew()+2*s.CheckTimeout > s.AlphaTTL {
+		p.errs.addf(later("alpha-ttl", "check-timeout"), "alpha-ttl %s is too short for check-timeout %s: the alpha renews its lease every alpha-ttl/3 (%s), and a renewal plus two retries of check-timeout each must fit in the lease; make alpha-ttl at least %s",
+			s.AlphaTTL, s.CheckTimeout, s.AlphaRenew(), 3*s.CheckTimeout)
+	}
+	if hasStatus && s.HostTTL < 2*s.CheckInterval {
+		p.errs.addf(later("host-ttl", "check-interval"), "host-ttl %s is shorter than two check-intervals (%s): a host publishes its snapshot every check-interval, so one late publication would make it lost; make host-ttl at least %s",
+			s.HostTTL, 2*s.CheckInterval, 2*s.CheckInterval)
+	}
 	if (s.MailUser == "") != (s.MailPasswordFile == "") {
 		if s.MailUser == "" {
 			p.errs.addf(p.setLines["mail-password-file"], "mail-password-file is set but mail-user is not")

@@ -101,3 +101,17 @@ func TestReplicaSetWithoutSentinelWarns(t *testing.T) {
 		t.Fatalf("min-replicas: Warnings() = %q", w)
 	}
 }
+
+// The alpha's lease must hold a renewal and two retries (Patroni's rule),
+// and a host's published snapshot must outlive a late publication.
+func TestClusterViewTimings(t *testing.T) {
+	base := lines("a0=data 0 127.0.0.1 7000 0", "st=status 127.0.0.1 7100 0")
+	sameStrings(t, "errors", parseErrors(t, base+lines("set check-timeout 1s", "set alpha-ttl 2s")), []string{
+		"twine.conf:4: alpha-ttl 2s is too short for check-timeout 1s: the alpha renews its lease every alpha-ttl/3 (666.666666ms), and a renewal plus two retries of check-timeout each must fit in the lease; make alpha-ttl at least 3s",
+	})
+	sameStrings(t, "errors", parseErrors(t, base+lines("set check-interval 5s", "set check-timeout 1s")), []string{
+		"twine.conf:3: host-ttl 5s is shorter than two check-intervals (10s): a host publishes its snapshot every check-interval, so one late publication would make it lost; make host-ttl at least 10s",
+	})
+	// Without status nodes there is no cluster view to time.
+	mustParse(t, lines("a0=data 0 127.0.0.1 7000 0", "set check-interval 5s", "set check-timeout 1s", "set alpha-ttl 2s"))
+}

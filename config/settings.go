@@ -72,6 +72,10 @@ type Settings struct {
 	// script or function running) before twined sends SCRIPT KILL or
 	// FUNCTION KILL; 0 = never.
 	BusyTimeout time.Duration
+
+	// The cluster view (status nodes).
+	HostTTL  time.Duration // set host-ttl: a host whose snapshot on the status node is older is lost
+	AlphaTTL time.Duration // set alpha-ttl: the alpha lease's time to live
 }
 
 // SetLine is one `set` line as written in the file.
@@ -108,6 +112,8 @@ func defaults(dir string) Settings {
 		FailoverTimeout:       30 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
 		BusyTimeout:           30 * time.Second,
+		HostTTL:               5 * time.Second,
+		AlphaTTL:              10 * time.Second,
 	}
 }
 
@@ -215,7 +221,15 @@ var settingTable = []setting{
 	{name: "min-replicas-to-write", apply: func(s *Settings, v, _ string) error { return parseCount(&s.MinReplicasToWrite, v, 0) }},
 	{name: "min-replicas-max-lag", apply: durationMin(func(s *Settings) *time.Duration { return &s.MinReplicasMaxLag }, time.Second)},
 	{name: "busy-timeout", apply: durationMin(func(s *Settings) *time.Duration { return &s.BusyTimeout }, 0)},
+	{name: "host-ttl", apply: durationMin(func(s *Settings) *time.Duration { return &s.HostTTL }, 100*time.Millisecond)},
+	{name: "alpha-ttl", apply: durationMin(func(s *Settings) *time.Duration { return &s.AlphaTTL }, 300*time.Millisecond)},
 }
+
+// AlphaRenew is how often the alpha renews its lease: a third of
+// alpha-ttl, so that a renewal and two retries, each bounded by
+// check-timeout, fit in the lease (Patroni's rule: renew interval + 2 ×
+// retry timeout ≤ ttl; checked at load).
+func (s Settings) AlphaRenew() time.Duration { return s.AlphaTTL / 3 }
 
 func lookupSetting(name string) (setting, bool) {
 	for _, st := range settingTable {

@@ -160,6 +160,8 @@ func TestSettingValid(t *testing.T) {
 		{"min-replicas-max-lag", "", []string{"set min-replicas-max-lag 5s"}, durationIs(func(s config.Settings) time.Duration { return s.MinReplicasMaxLag }, 5*time.Second)},
 		{"busy-timeout", "", []string{"set busy-timeout 1m"}, durationIs(func(s config.Settings) time.Duration { return s.BusyTimeout }, time.Minute)},
 		{"busy-timeout", "off", []string{"set busy-timeout 0"}, durationIs(func(s config.Settings) time.Duration { return s.BusyTimeout }, 0)},
+		{"host-ttl", "", []string{"set host-ttl 10s"}, durationIs(func(s config.Settings) time.Duration { return s.HostTTL }, 10*time.Second)},
+		{"alpha-ttl", "", []string{"set alpha-ttl 30s"}, durationIs(func(s config.Settings) time.Duration { return s.AlphaTTL }, 30*time.Second)},
 		{"redis-include", "repeatable", []string{"set redis-include common.conf", "set redis-include /etc/redis/extra.conf"}, func(t *testing.T, dir string, s config.Settings) {
 			if want := []string{filepath.Join(dir, "common.conf"), "/etc/redis/extra.conf"}; !slices.Equal(s.RedisIncludes, want) {
 				t.Errorf("RedisIncludes = %q, want %q", s.RedisIncludes, want)
@@ -288,6 +290,8 @@ func TestSettingInvalid(t *testing.T) {
 		{"min-replicas-to-write", "-1", "set min-replicas-to-write: -1 is too small (at least 0)"},
 		{"min-replicas-max-lag", "0", "set min-replicas-max-lag: 0 is too short (at least 1s)"},
 		{"busy-timeout", "-1s", "set busy-timeout: -1s is negative"},
+		{"host-ttl", "50ms", "set host-ttl: 50ms is too short (at least 100ms)"},
+		{"alpha-ttl", "100ms", "set alpha-ttl: 100ms is too short (at least 300ms)"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
