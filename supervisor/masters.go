@@ -135,8 +135,8 @@ func applyMasters(nodes []NodeStatus, masters []SetMaster, c *config.Cluster) {
 	}
 	for i := range nodes {
 		n := &nodes[i]
-		if n.Kind != config.Data.String() {
-			continue
+		if n.Role != "master" && n.Role != "replica" {
+			continue // a lone status node, a sentinel
 		}
 		m, ok := known[n.Partition]
 		if !ok {

@@ -146,7 +146,7 @@ func newWatcher(n config.Node, env nodeEnv) *watcher {
 	w.follower = newLogFollower(w.files.Log, w.log.Named("redis"))
 	w.status = NodeStatus{
 		Name: n.Name, Kind: n.Kind.String(), Partition: n.Partition, Host: n.Host, Port: n.Port,
-		Role: initialRole(n), State: Stopped, Since: env.now(),
+		Role: initialRole(env.cluster, n), State: Stopped, Since: env.now(),
 	}
 	return w
 }
@@ -746,11 +746,14 @@ func nodeLogFields(n config.Node) []any {
 	return f
 }
 
-func initialRole(n config.Node) string {
+// initialRole is the role a node is shown with before Redis tells: a lone
+// status node is "status", a sentinel "sentinel", and a member of a
+// replica set (data or status) master or replica by line order.
+func initialRole(c *config.Cluster, n config.Node) string {
 	switch {
 	case n.Kind == config.Sentinel:
 		return "sentinel"
-	case n.Kind == config.Status:
+	case n.Kind == config.Status && !c.Replicated(n):
 		return "status"
 	case n.Member == 0:
 		return "master"

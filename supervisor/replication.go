@@ -96,7 +96,7 @@ func (w *watcher) setRole(r setup.Role) {
 		role = "replica"
 	}
 	w.mu.Lock()
-	if w.status.Kind == config.Data.String() {
+	if w.status.Role != "status" && w.status.Role != "sentinel" {
 		w.status.Role = role
 	}
 	w.mu.Unlock()

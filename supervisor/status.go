@@ -52,7 +52,7 @@ type NodeStatus struct {
 // applyInfo copies what an INFO reply says into the status. The caller
 // holds the watcher's lock.
 func (n *NodeStatus) applyInfo(in nodeInfo) {
-	if in.role != "" && n.Kind != "status" {
+	if in.role != "" && n.Role != "status" && n.Role != "sentinel" { // a lone status node keeps "status"
 		n.Role = in.role
 	}
 	n.MasterLink = in.masterLink

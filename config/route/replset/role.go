@@ -32,14 +32,14 @@ func (r NodeRole) Master() bool { return r.Role == "master" }
 // NewClient returns a client of one node for replica-set work: no
 // retries, every call bounded by timeout.
 func NewClient(addr, password string, timeout time.Duration) *redis.Client {
-	return redis.NewClient(options(addr, password, timeout, 2))
+	return redis.NewClient(ClientOptions(addr, password, timeout, 2))
 }
 
-// options are the go-redis options of every client of this package: a
+// ClientOptions are the go-redis options of every client of this package: a
 // command is never sent twice, every wait is bounded by timeout, small
 // buffers (replies are small), no client identity or maintenance
 // notifications (Sentinels and older servers do not know them).
-func options(addr, password string, timeout time.Duration, pool int) *redis.Options {
+func ClientOptions(addr, password string, timeout time.Duration, pool int) *redis.Options {
 	return &redis.Options{
 		Addr:                  addr,
 		Password:              password,

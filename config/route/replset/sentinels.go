@@ -80,7 +80,7 @@ func (s *Sentinels) client(addr string) *redis.SentinelClient {
 	if c := s.clients[addr]; c != nil {
 		return c
 	}
-	c := redis.NewSentinelClient(options(addr, s.password, s.timeout, 4))
+	c := redis.NewSentinelClient(ClientOptions(addr, s.password, s.timeout, 4))
 	if !s.closed {
 		s.clients[addr] = c
 	}
