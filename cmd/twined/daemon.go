@@ -20,6 +20,7 @@ import (
 	"github.com/twine/twine/alert"
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/supervisor"
+	"github.com/twine/twine/supervisor/cluster"
 	"github.com/twine/twine/templates"
 )
 
@@ -79,6 +80,27 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
 	}
+	var member *cluster.Member // the cluster view, when twine.conf has status nodes
+	memberDone := make(chan struct{})
+	memberCtx, stopMember := context.WithCancel(context.Background())
+	if len(c.StatusNodes()) > 0 {
+		password, err := c.Settings().RedisPassword()
+		if err != nil {
+			stopMember()
+			return err
+		}
+		member, err = cluster.New(cluster.Options{Cluster: c, Host: host, Snapshot: sup.Snapshot, Password: password,
+			Version: version(), Logger: log.Named("cluster")})
+		if err != nil {
+			stopMember()
+			return err
+		}
+		web.member, m.member = member, member
+		go func() { defer close(memberDone); member.Run(memberCtx) }()
+	} else {
+		close(memberDone)
+	}
+	defer func() { stopMember(); <-memberDone }()
 	go web.serve()
 	defer web.shutdown()
 	log.Info("status listener", "url", "http://"+web.addr()+"/", "control", !web.readOnly)
@@ -132,6 +154,8 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	<-ctx.Done()
 	stopLoops()
 	wg.Wait()
+	stopMember() // gives the alpha lease up, so another twined takes it at once
+	<-memberDone
 	sd.stop(len(sup.Snapshot().Nodes))
 	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()

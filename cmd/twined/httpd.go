@@ -19,6 +19,7 @@ import (
 
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/supervisor"
+	"github.com/twine/twine/supervisor/cluster"
 	"github.com/twine/twine/templates"
 )
 
@@ -36,7 +37,8 @@ type httpd struct {
 	readOnly bool   // non-loopback listener without a token: no control
 	srv      *http.Server
 	ln       net.Listener
-	flagAddr bool // the address came from -httpd: set httpd does not move it
+	flagAddr bool            // the address came from -httpd: set httpd does not move it
+	member   *cluster.Member // the cluster view; nil without status nodes
 }
 
 // newHTTPD listens on addr (-httpd, or the cluster's httpd setting). It
@@ -125,9 +127,10 @@ func query(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Value
 	return q, true
 }
 
-// status serves /status?format=json|xml|summary|list (default json).
+// status serves /status?format=json|xml|summary|list (default json), and
+// with scope=cluster the cluster view.
 func (h *httpd) status(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, "format")
+	q, ok := query(w, r, "format", "scope")
 	if !ok {
 		return
 	}
@@ -140,7 +143,17 @@ func (h *httpd) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := writeStatus(&b, h.sup.Snapshot(), format); err != nil {
+	var err error
+	switch q.Get("scope") {
+	case "", "host":
+		err = writeStatus(&b, h.sup.Snapshot(), format)
+	case "cluster":
+		err = writeClusterStatus(&b, h.clusterView(), format)
+	default:
+		http.Error(w, fmt.Sprintf("unknown scope %q (want host or cluster)", q.Get("scope")), http.StatusBadRequest)
+		return
+	}
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -156,13 +169,31 @@ func (h *httpd) status(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b.Bytes())
 }
 
-// page serves the HTML status page.
+// clusterView is the cluster view this twined knows: computed as alpha,
+// else read from the status node; UNKNOWN without status nodes.
+func (h *httpd) clusterView() cluster.View {
+	if h.member == nil {
+		c := h.cluster.Load()
+		return cluster.View{Cluster: c.Settings().Cluster, Status: cluster.StatusUnknown, Reason: c.File() + " has no status node", Time: time.Now()}
+	}
+	return h.member.View()
+}
+
+// page serves the HTML status page of the host, or with scope=cluster of
+// the cluster.
 func (h *httpd) page(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r); !ok {
+	q, ok := query(w, r, "scope")
+	if !ok {
 		return
 	}
 	var b bytes.Buffer
-	if err := templates.StatusPage.Execute(&b, pageData(h.sup.Snapshot())); err != nil {
+	var err error
+	if q.Get("scope") == "cluster" {
+		err = clusterPage(&b, h.clusterView())
+	} else {
+		err = templates.StatusPage.Execute(&b, pageData(h.sup.Snapshot()))
+	}
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twine/twine/supervisor"
+	"github.com/twine/twine/supervisor/cluster"
 )
 
 // metrics serves twined's Prometheus metrics: per-node gauges read from a
@@ -21,6 +23,7 @@ type metrics struct {
 	snapshot func() supervisor.Snapshot // set once the supervisor exists
 	// observers caches each node's latency histogram (node → Observer).
 	observers sync.Map
+	member    *cluster.Member // the cluster view; nil without status nodes
 
 	up        *prometheus.Desc
 	state     *prometheus.Desc
@@ -34,6 +37,10 @@ type metrics struct {
 	nodes     *prometheus.Desc
 	dropped   *prometheus.Desc
 	master    *prometheus.Desc
+	clStatus  *prometheus.Desc
+	alpha     *prometheus.Desc
+	clHost    *prometheus.Desc
+	clLost    *prometheus.Desc
 	allStates []supervisor.State
 }
 
@@ -57,6 +64,10 @@ func newMetrics() *metrics {
 		nodes:     prometheus.NewDesc("twine_host_nodes", "Nodes of the host.", []string{"host"}, nil),
 		dropped:   prometheus.NewDesc("twine_events_dropped_total", "Supervisor events lost by slow subscribers.", nil, nil),
 		master:    prometheus.NewDesc("twine_partition_master", "1 for the confirmed master of each replica set with a node on this host (partition \"status\" for the status set), labelled with its node; 0 when none is confirmed.", []string{"partition", "node"}, nil),
+		clStatus:  prometheus.NewDesc("twine_cluster_status", "Cluster status as this twined knows it (computed as alpha, else read from the status node): 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN.", []string{"cluster"}, nil),
+		alpha:     prometheus.NewDesc("twine_alpha", "1 while this twined holds the alpha lease; the epoch is a label.", []string{"cluster", "epoch"}, nil),
+		clHost:    prometheus.NewDesc("twine_cluster_host_status", "Each host's status in the cluster view: 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN.", []string{"host"}, nil),
+		clLost:    prometheus.NewDesc("twine_cluster_host_lost", "1 for a host whose snapshot expired on the status node (its twined is gone or cut off).", []string{"host"}, nil),
 		allStates: []supervisor.State{supervisor.Starting, supervisor.Loading, supervisor.Up, supervisor.Hung, supervisor.Down, supervisor.Backoff, supervisor.Failed, supervisor.Stopped, supervisor.Held, supervisor.Busy},
 	}
 	m.reg.MustRegister(m.latency, m,
@@ -78,7 +89,7 @@ func (m *metrics) observeCheck(node string, latency time.Duration, _ bool) {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.up, m.state, m.restarts, m.checks, m.failed, m.memory, m.uptime, m.host, m.nodesUp, m.nodes, m.dropped, m.master} {
+	for _, d := range []*prometheus.Desc{m.up, m.state, m.restarts, m.checks, m.failed, m.memory, m.uptime, m.host, m.nodesUp, m.nodes, m.dropped, m.master, m.clStatus, m.alpha, m.clHost, m.clLost} {
 		ch <- d
 	}
 }
@@ -117,6 +128,33 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(m.master, b2f(sm.Confirmed), p, sm.Master)
 	}
+	if m.member == nil {
+		return
+	}
+	v := m.member.View()
+	gauge(m.clStatus, float64(clusterCode(v.Status)), v.Cluster)
+	if l, ok := m.member.Lease(); ok {
+		gauge(m.alpha, 1, v.Cluster, strconv.FormatInt(l.Epoch, 10))
+	} else {
+		gauge(m.alpha, 0, v.Cluster, "")
+	}
+	for _, h := range v.Hosts {
+		gauge(m.clHost, float64(clusterCode(h.Status)), h.Host)
+		gauge(m.clLost, b2f(h.Lost), h.Host)
+	}
+}
+
+// clusterCode is a cluster status as a number (Nagios order).
+func clusterCode(status string) int {
+	switch status {
+	case cluster.StatusOK:
+		return 0
+	case cluster.StatusDegraded:
+		return 1
+	case cluster.StatusHalt:
+		return 2
+	}
+	return 3
 }
 
 func (m *metrics) handler() http.Handler {

@@ -41,6 +41,7 @@ type options struct {
 	target    string // the node named by -stop/-start/-restart, or "all"
 	httpd     string // -httpd: the listener address, overriding set httpd
 	failover  string // -failover P: the partition (or "status") to switch over
+	cluster   bool   // -status -cluster: the whole cluster, from the status node
 }
 
 // listenAddr is the daemon's status/control address: -httpd, else the
@@ -59,6 +60,8 @@ const usageHead = `Usage:
   twined -status [-format summary|list|json|xml|html]
                                         ask the running daemon; exit 0 OK,
                                         1 DEGRADED, 2 HALT, 3 UNKNOWN
+  twined -status -cluster [-format F]   the whole cluster, read from the status
+                                        node (no twined needed here); same codes
   twined -stop|-start|-restart NODE|all control nodes of the running daemon
   twined -failover P|status [-config F] hand partition P's mastership to its
                                         most up-to-date replica, losing no write
@@ -85,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
 	fs.BoolVar(&o.testAlert, "test-alert", false, "send one test mail with the config's mail settings and print the server's answer")
 	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
+	fs.BoolVar(&o.cluster, "cluster", false, "with -status: the whole cluster's status, read from the status node")
 	fs.StringVar(&o.httpd, "httpd", "", "the daemon's status/control `HOST:PORT` (default: set httpd of the config); also where -status, -stop... ask")
 	fs.StringVar(&o.failover, "failover", "", "switch partition `P` (or status) over to its most up-to-date replica, through Sentinel where one watches it")
 	var stop, start, restart string
@@ -122,6 +126,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -failover, -stop, -start and -restart exclude each other")
 		return o, &mainutil.ExitError{Code: 2}
 	}
+	if o.cluster && !o.status {
+		fmt.Fprintln(stderr, "twined: -cluster goes with -status")
+		return o, &mainutil.ExitError{Code: 2}
+	}
 	if o.httpd != "" {
 		if err := checkHostPort(o.httpd); err != nil {
 			fmt.Fprintf(stderr, "twined: -httpd %q: %v\n", o.httpd, err)
@@ -150,6 +158,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(o, stdout)
 	case o.setup:
 		return runSetup(o, stdout)
+	case o.status && o.cluster:
+		return runClusterStatus(ctx, o, stdout)
 	case o.status:
 		return runStatus(ctx, o, stdout)
 	case o.testAlert:
