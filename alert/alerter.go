@@ -51,6 +51,13 @@ type Options struct {
 	// (e.g. RootCAs); nil = system roots. ServerName defaults to the
 	// mailserver's host.
 	TLSConfig *tls.Config
+	// State keeps the open incidents for the next Alerter (nil: none).
+	State StateStore
+	// Covered, when set, is asked before every mail: covered means another
+	// alerter (the cluster's alpha) mails this one's node incidents, so
+	// only one-off notes go out from here; otherwise note, when not "",
+	// is written at the top of the mail.
+	Covered func() (covered bool, note string)
 }
 
 // Alerter turns one host's supervisor events into mail. Create it with
@@ -61,6 +68,7 @@ type Alerter struct {
 	log      hclog.Logger
 	now      func() time.Time
 	rules    *rules // owned by Run's goroutine; by Close once Run is over
+	saved    []byte // the incidents last handed to o.State
 	composer composer
 	spool    *spool
 
@@ -133,6 +141,16 @@ func New(o Options) (*Alerter, error) {
 		attempted: make(chan struct{}, 1),
 	}
 	logMailMode(log, o.Settings)
+	if o.State != nil {
+		b, err := o.State.Load()
+		if err == nil && len(b) > 0 {
+			err = a.rules.load(b)
+		}
+		if err != nil {
+			log.Warn("open incidents of before not read; they are mailed again if still open", "error", err)
+		}
+		a.saved, _ = a.rules.save()
+	}
 	if n := sp.len(); n > 0 {
 		if mailOn(o.Settings) {
 			log.Info("sending alert mails left undelivered", "count", n, "spool", o.SpoolDir)
@@ -259,9 +277,40 @@ func (a *Alerter) step() {
 	a.mu.Unlock()
 	now := a.now()
 	if a.rules.evaluate(now) {
-		a.dispatch(a.rules.take(now))
+		if covered, note := a.covered(); covered {
+			a.dispatch(a.rules.takeNotes(now))
+		} else {
+			b := a.rules.take(now)
+			b.note = note
+			a.dispatch(b)
+		}
 	}
+	a.saveState()
 	a.evaluations.Add(1)
+}
+
+// covered asks Options.Covered.
+func (a *Alerter) covered() (bool, string) {
+	if a.o.Covered == nil {
+		return false, ""
+	}
+	return a.o.Covered()
+}
+
+// saveState hands the open incidents to the State store when they changed.
+func (a *Alerter) saveState() {
+	if a.o.State == nil {
+		return
+	}
+	b, err := a.rules.save()
+	if err != nil || sameIncidents(b, a.saved) {
+		return
+	}
+	if err := a.o.State.Save(b); err != nil {
+		a.log.Debug("open incidents not saved", "error", err)
+		return
+	}
+	a.saved = b
 }
 
 // dispatch composes b and hands it over: to the spool for delivery, and
@@ -305,8 +354,15 @@ func (a *Alerter) Close() error {
 	now := a.now()
 	a.rules.evaluate(now)
 	if a.rules.pending() {
-		a.dispatch(a.rules.take(now))
+		if covered, note := a.covered(); covered {
+			a.dispatch(a.rules.takeNotes(now))
+		} else {
+			b := a.rules.take(now)
+			b.note = note
+			a.dispatch(b)
+		}
 	}
+	a.saveState()
 	if mailOn(a.current()) {
 		a.drain(a.o.CloseTimeout)
 	}

@@ -47,6 +47,7 @@ func (c composer) compose(b batch) (*message, error) {
 		Time:    b.at.Format(timeLayout),
 		Health:  healthLine(b.health),
 		Command: c.command,
+		Note:    b.note,
 	}
 	if c.settings.AlertReminder > 0 {
 		data.Reminder = shortDuration(c.settings.AlertReminder)
@@ -225,6 +226,10 @@ func placeOf(n supervisor.NodeStatus) string {
 		addr = "port unknown"
 	}
 	switch {
+	case n.Kind == "host":
+		return "host " + n.Host
+	case n.Kind == "split":
+		return fmt.Sprintf("partition %d", n.Partition)
 	case n.Kind == config.Status.String():
 		return "status node, " + addr
 	case n.Partition < 0:

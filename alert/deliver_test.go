@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"github.com/twine/twine/alert/smtptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func (h *harness) oneMail(text string) {
 func TestSMTPDownThenUp(t *testing.T) {
 	h := newHarness(t, 2, "alert-group 10s")
 	h.settle()
-	h.srv.down()
+	h.srv.Down()
 	h.oneMail("first")
 	if !poll(waitTimeout, func() bool { return h.a.failed.Load() >= 3 }) {
 		t.Fatalf("no retries while the server is down (failed attempts: %d)", h.a.failed.Load())
@@ -37,7 +38,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 	if files := spoolFiles(t, h.dir); len(files) != 1 {
 		t.Fatalf("spool holds %d files, want 1", len(files))
 	}
-	h.srv.up()
+	h.srv.Up()
 	got := h.mails(1)[0]
 	mustContain(t, "mail", got.Subject, "AOF rewrite failed on m0")
 	if !poll(waitTimeout, func() bool { return len(spoolFiles(t, h.dir)) == 0 }) {
@@ -49,12 +50,12 @@ func TestSMTPDownThenUp(t *testing.T) {
 func TestSMTPTemporaryErrorRetried(t *testing.T) {
 	h := newHarness(t, 1, "alert-group 10s")
 	h.settle()
-	h.srv.setMode(tempErr)
+	h.srv.SetMode(smtptest.TempErr)
 	h.oneMail("first")
 	if !poll(waitTimeout, func() bool { return h.a.failed.Load() >= 2 }) {
 		t.Fatal("no retry after 451")
 	}
-	h.srv.setMode(accept)
+	h.srv.SetMode(smtptest.Accept)
 	h.mails(1)
 }
 
@@ -63,14 +64,14 @@ func TestSMTPTemporaryErrorRetried(t *testing.T) {
 func TestSpoolAcrossRestart(t *testing.T) {
 	h := newHarness(t, 2, "alert-group 10s")
 	h.settle()
-	h.srv.down()
+	h.srv.Down()
 	h.oneMail("first")
 	h.oneMail("second")
 	h.stop()
 	if files := spoolFiles(t, h.dir); len(files) != 2 {
 		t.Fatalf("spool holds %d files after Close, want 2", len(files))
 	}
-	h.srv.up()
+	h.srv.Up()
 	o := testOptions(t, h.a.o.Settings, h.clock)
 	o.SpoolDir = h.dir
 	a, err := New(o)
@@ -78,7 +79,7 @@ func TestSpoolAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	got := h.srv.waitMails(2, waitTimeout)
+	got := h.srv.WaitMails(2, waitTimeout)
 	mustContain(t, "first mail", got[0].Body, "first")
 	mustContain(t, "second mail", got[1].Body, "second")
 	if !poll(waitTimeout, func() bool { return len(spoolFiles(t, h.dir)) == 0 }) {
@@ -93,21 +94,21 @@ func TestSpoolAcrossRestart(t *testing.T) {
 // newest kept and sent in order.
 func TestSpoolBound(t *testing.T) {
 	clock := newClock()
-	srv := startSMTP(t)
+	srv := smtptest.Start(t)
 	h := &harness{t: t, clock: clock, world: newWorld(clock, 1), srv: srv}
 	o := testOptions(t, testSettings(t, srv, "alert-group 10s"), clock)
 	o.SpoolMax = 3
 	h.start(o)
 	h.settle()
-	srv.down()
+	srv.Down()
 	for i := range 5 {
 		h.oneMail(fmt.Sprintf("mail-%d", i))
 	}
 	if files := spoolFiles(t, h.dir); len(files) != 3 {
 		t.Fatalf("spool holds %d files, want 3", len(files))
 	}
-	srv.up()
-	got := srv.waitMails(3, waitTimeout)
+	srv.Up()
+	got := srv.WaitMails(3, waitTimeout)
 	for i, m := range got {
 		mustContain(t, "mail", m.Body, fmt.Sprintf("mail-%d", i+2))
 	}
@@ -136,7 +137,7 @@ func TestSpoolBadFile(t *testing.T) {
 // and new mails are still composed, while not a single mail gets through.
 func TestRunNeverBlocksWhileSMTPHangs(t *testing.T) {
 	clock := newClock()
-	srv := startSMTP(t)
+	srv := smtptest.Start(t)
 	w := newWorld(clock, 4)
 	w.events = make(chan supervisor.Event, 16)
 	h := &harness{t: t, clock: clock, world: w, srv: srv}
@@ -145,9 +146,9 @@ func TestRunNeverBlocksWhileSMTPHangs(t *testing.T) {
 	o.CloseTimeout = 100 * time.Millisecond
 	h.start(o)
 	h.settle()
-	srv.setMode(hang)
+	srv.SetMode(smtptest.Hang)
 	h.oneMail("stuck")
-	if !poll(waitTimeout, func() bool { return srv.connections() >= 1 }) {
+	if !poll(waitTimeout, func() bool { return srv.Connections() >= 1 }) {
 		t.Fatal("the sender never connected")
 	}
 	const events = 5000
@@ -172,19 +173,19 @@ func TestRunNeverBlocksWhileSMTPHangs(t *testing.T) {
 		t.Errorf("%d evaluations for %d events", got, events)
 	}
 	h.oneMail("second") // the rules still work and compose
-	if n := len(srv.received()); n != 0 || h.a.sent.Load() != 0 {
-		t.Fatalf("server got %d mails; the hang test did not hang", n)
+	if n := len(srv.Received()); n != 0 || h.a.sent.Load() != 0 {
+		t.Fatalf("server got %d mails; the smtptest.Hang test did not hang", n)
 	}
 	t.Logf("figure: %d events into a 16-slot channel while SMTP hangs: slowest send %s", events, slowest)
-	srv.setMode(accept) // closes the held connection: the attempt fails, the retry succeeds
-	got := srv.waitMails(2, waitTimeout)
+	srv.SetMode(smtptest.Accept) // closes the held connection: the attempt fails, the retry succeeds
+	got := srv.WaitMails(2, waitTimeout)
 	mustContain(t, "first mail", got[0].Body, "stuck")
 }
 
 // With no mailserver, alerts are composed and logged, never spooled.
 func TestNoMailServerLogsOnly(t *testing.T) {
 	clock := newClock()
-	h := &harness{t: t, clock: clock, world: newWorld(clock, 2), srv: startSMTP(t)}
+	h := &harness{t: t, clock: clock, world: newWorld(clock, 2), srv: smtptest.Start(t)}
 	h.start(testOptions(t, testSettings(t, nil, "alert-group 10s"), clock))
 	h.settle()
 	h.world.down("m1")
@@ -211,7 +212,7 @@ func TestCloseFlushesPending(t *testing.T) {
 		t.Fatal("mailed before the group window passed")
 	}
 	h.stop()
-	got := h.srv.waitMails(1, waitTimeout)
+	got := h.srv.WaitMails(1, waitTimeout)
 	mustContain(t, "mail", got[0].Subject, "1 node down (partition 0)")
 }
 
@@ -221,22 +222,22 @@ func TestCloseFlushesPending(t *testing.T) {
 // alert-after applies to the next incident.
 func TestSetSettings(t *testing.T) {
 	clock := newClock()
-	srv := startSMTP(t)
+	srv := smtptest.Start(t)
 	h := &harness{t: t, clock: clock, world: newWorld(clock, 2), srv: srv}
 	o := testOptions(t, testSettings(t, srv, "alert-group 10s", "alert-after 30s"), clock)
 	o.RetryMin, o.RetryMax = 10*time.Minute, 10*time.Minute
 	h.start(o)
 	h.settle()
-	h.srv.down()
+	h.srv.Down()
 	h.oneMail("waiting")
 	if !poll(waitTimeout, func() bool { return h.a.failed.Load() >= 1 }) {
 		t.Fatal("no failed attempt against the dead server")
 	}
-	other := startSMTP(t)
+	other := smtptest.Start(t)
 	s := testSettings(t, other, "alert-group 10s", "alert-after 5m")
 	s.Alerts = []string{"new-oncall@example.com"}
 	h.a.SetSettings(s)
-	got := other.waitMails(1, waitTimeout)[0]
+	got := other.WaitMails(1, waitTimeout)[0]
 	mustContain(t, "mail", got.Body, "waiting")
 	if strings.Join(got.To, ",") != "new-oncall@example.com" {
 		t.Errorf("sent to %q, want the new recipient", got.To)

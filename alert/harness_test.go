@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twine/twine/alert/smtptest"
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs/redistest"
 	"github.com/twine/twine/supervisor"
@@ -156,7 +157,7 @@ type harness struct {
 	t      *testing.T
 	clock  *fakeClock
 	world  *world
-	srv    *smtpServer
+	srv    *smtptest.Server
 	a      *Alerter
 	dir    string // spool
 	cancel context.CancelFunc
@@ -165,7 +166,7 @@ type harness struct {
 
 // testSettings parses a twine.conf with the given `set` lines (after
 // defaults pointing at srv with mail-tls off).
-func testSettings(t *testing.T, srv *smtpServer, lines ...string) config.Settings {
+func testSettings(t *testing.T, srv *smtptest.Server, lines ...string) config.Settings {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "set dir %s\n", t.TempDir())
@@ -205,7 +206,7 @@ func testOptions(t *testing.T, s config.Settings, clock *fakeClock) Options {
 func newHarness(t *testing.T, partitions int, lines ...string) *harness {
 	t.Helper()
 	clock := newClock()
-	srv := startSMTP(t)
+	srv := smtptest.Start(t)
 	s := testSettings(t, srv, lines...)
 	h := &harness{t: t, clock: clock, world: newWorld(clock, partitions), srv: srv}
 	h.start(testOptions(t, s, clock))
@@ -263,17 +264,17 @@ func (h *harness) noMail(when string) {
 	if n := h.a.composed.Load(); n != 0 {
 		h.t.Fatalf("%s: %d mails composed, want none", when, n)
 	}
-	if got := h.srv.received(); len(got) != 0 {
-		h.t.Fatalf("%s: server got %q, want nothing", when, subjects(got))
+	if got := h.srv.Received(); len(got) != 0 {
+		h.t.Fatalf("%s: server got %q, want nothing", when, smtptest.Subjects(got))
 	}
 }
 
 // mails waits for exactly n mails: n composed, n received.
-func (h *harness) mails(n int) []received {
+func (h *harness) mails(n int) []smtptest.Received {
 	h.t.Helper()
-	got := h.srv.waitMails(n, waitTimeout)
+	got := h.srv.WaitMails(n, waitTimeout)
 	if c := h.a.composed.Load(); c != uint64(n) || len(got) != n {
-		h.t.Fatalf("composed %d, received %d %q; want %d", c, len(got), subjects(got), n)
+		h.t.Fatalf("composed %d, received %d %q; want %d", c, len(got), smtptest.Subjects(got), n)
 	}
 	return got
 }

@@ -78,6 +78,7 @@ type health struct {
 
 // batch is the content of one mail.
 type batch struct {
+	note     string // who mails what, when that needs saying
 	at       time.Time
 	down     []nodeAlert
 	still    []nodeAlert
@@ -328,6 +329,33 @@ func (r *rules) take(now time.Time) batch {
 	}
 	r.notices = nil
 	r.since = time.Time{}
+	b.health = r.health()
+	return b
+}
+
+// takeNotes empties the open batch of its one-off notes (AOF failures,
+// rejected configs, fail-overs...) into a mail's content, for an alerter
+// whose node incidents another one mails (the alpha's): those stay open
+// and unmailed here, resolutions of them are dropped.
+func (r *rules) takeNotes(now time.Time) batch {
+	b := batch{at: now}
+	for _, n := range r.notices {
+		if n.kind != resolvedUp && n.kind != resolvedStopped && n.kind != resolvedRemoved {
+			b.notes = append(b.notes, n)
+		}
+	}
+	r.notices = nil
+	// Due incidents keep the batch open, to go out when this alerter is
+	// no longer covered.
+	keep := false
+	for _, t := range r.nodes {
+		if t.inc != nil && (t.inc.due || t.inc.remind) {
+			keep = true
+		}
+	}
+	if !keep {
+		r.since = time.Time{}
+	}
 	b.health = r.health()
 	return b
 }

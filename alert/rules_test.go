@@ -1,10 +1,13 @@
 package alert
 
 import (
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twine/twine/alert/smtptest"
 	"github.com/twine/twine/supervisor"
 )
 
@@ -302,4 +305,62 @@ func TestFailoverOneMail(t *testing.T) {
 	if n := h.a.composed.Load(); n != 1 {
 		t.Errorf("%d mails composed, want 1", n)
 	}
+}
+
+// A twined restarted while a node is down (incidents kept in a file):
+// the node is not mailed again as new, and its recovery is still mailed.
+func TestIncidentsKeptAcrossRestart(t *testing.T) {
+	h := newHarness(t, 2, "alert-after 30s", "alert-group 10s")
+	h.stop()
+	state := FileState(filepath.Join(t.TempDir(), "incidents.json"))
+	o := testOptions(t, testSettings(t, h.srv, "alert-after 30s", "alert-group 10s"), h.clock)
+	o.State = state
+	h.start(o)
+	h.settle()
+	h.world.down("r1")
+	h.advance(31 * time.Second)
+	h.advance(10 * time.Second)
+	h.mails(1)
+	h.stop() // twined restarts: a new Alerter, the same state file
+	h.start(o)
+	h.settle()
+	h.advance(time.Minute)
+	if n := len(h.srv.Received()); n != 1 {
+		t.Fatalf("%d mails after the restart with r1 still down, want the 1 before: %q", n, smtptest.Subjects(h.srv.Received()))
+	}
+	h.world.set("r1", supervisor.Starting, "started", "")
+	h.world.set("r1", supervisor.Up, "answering PING", "")
+	h.advance(11 * time.Second)
+	got := h.srv.WaitMails(2, waitTimeout)[1]
+	if !strings.Contains(got.Subject, "1 node up again") {
+		t.Errorf("after the restart: %q, want r1's recovery", got.Subject)
+	}
+}
+
+// An alerter whose node incidents another one mails (covered: the
+// cluster's alpha) mails only its one-off notes; uncovered again, it mails
+// what is still open, with the note saying why.
+func TestCoveredMailsOnlyNotes(t *testing.T) {
+	h := newHarness(t, 2, "alert-after 30s", "alert-group 10s")
+	h.stop()
+	var covered atomic.Bool
+	covered.Store(true)
+	o := testOptions(t, testSettings(t, h.srv, "alert-after 30s", "alert-group 10s"), h.clock)
+	o.Covered = func() (bool, string) {
+		return covered.Load(), "The status node does not answer: this host mails its own alerts."
+	}
+	h.start(o)
+	h.settle()
+	h.world.down("r1")
+	h.world.publish(supervisor.Event{Kind: supervisor.AOFRewriteFailed, Node: "m0", Err: "no space left on device"})
+	h.advance(41 * time.Second)
+	got := h.mails(1)
+	if !strings.Contains(got[0].Subject, "AOF rewrite failed on m0") || strings.Contains(got[0].Body, "DOWN (") {
+		t.Errorf("covered: %q\n%s\nwant only the AOF note", got[0].Subject, got[0].Body)
+	}
+	covered.Store(false)
+	h.advance(time.Second)
+	h.advance(10 * time.Second)
+	got = h.mails(2)
+	mustContain(t, "uncovered mail", got[1].Body, "The status node does not answer: this host mails its own alerts.", "DOWN (1)", "* r1:")
 }

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"flag"
+	"github.com/twine/twine/alert/smtptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,7 +45,7 @@ func TestSampleMail(t *testing.T) {
 }
 
 // golden compares a mail with testdata/name.
-func golden(t *testing.T, name string, got received) {
+func golden(t *testing.T, name string, got smtptest.Received) {
 	t.Helper()
 	text := "Subject: " + got.Subject + "\n\n" + got.Body
 	golden := filepath.Join("testdata", name)

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"github.com/twine/twine/alert/smtptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,13 +14,13 @@ import (
 
 // sendTestWith runs sendTest against srv with extra `set` lines (after
 // mail-tls off, which a line may override).
-func sendTestWith(t *testing.T, srv *smtpServer, roots bool, lines ...string) (string, error) {
+func sendTestWith(t *testing.T, srv *smtptest.Server, roots bool, lines ...string) (string, error) {
 	t.Helper()
 	s := testSettings(t, srv, lines...)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if roots {
-		return sendTest(ctx, s, "db1", srv.roots())
+		return sendTest(ctx, s, "db1", srv.Roots())
 	}
 	return sendTest(ctx, s, "db1", nil)
 }
@@ -36,7 +37,7 @@ func passwordFile(t *testing.T, password string) string {
 // The test mail arrives with the configured sender and recipients, and
 // the server's answer is returned.
 func TestSendTestDelivers(t *testing.T) {
-	srv := startSMTP(t, withAuth("twine", "s3cret"))
+	srv := smtptest.Start(t, smtptest.WithAuth("twine", "s3cret"))
 	answer, err := sendTestWith(t, srv, false, "mail-user twine", "mail-password-file "+passwordFile(t, "s3cret"))
 	if err != nil {
 		t.Fatalf("SendTest: %v", err)
@@ -44,7 +45,7 @@ func TestSendTestDelivers(t *testing.T) {
 	if !strings.HasPrefix(answer, "250 ") || !strings.Contains(answer, "queued") {
 		t.Errorf("answer = %q, want the server's 250 reply", answer)
 	}
-	got := srv.waitMails(1, waitTimeout)[0]
+	got := srv.WaitMails(1, waitTimeout)[0]
 	if got.Subject != "[twine] test mail from db1" {
 		t.Errorf("subject = %q", got.Subject)
 	}
@@ -56,18 +57,18 @@ func TestSendTestDelivers(t *testing.T) {
 
 // Each failure is told apart by a sentinel error.
 func TestSendTestErrors(t *testing.T) {
-	plain := startSMTP(t)
-	authed := startSMTP(t, withAuth("twine", "s3cret"))
-	starttls := startSMTP(t, withSTARTTLS())
-	implicit := startSMTP(t, withImplicitTLS())
-	hung := startSMTP(t)
-	hung.setMode(hang)
-	refused := startSMTP(t)
-	refused.down()
+	plain := smtptest.Start(t)
+	authed := smtptest.Start(t, smtptest.WithAuth("twine", "s3cret"))
+	starttls := smtptest.Start(t, smtptest.WithSTARTTLS())
+	implicit := smtptest.Start(t, smtptest.WithImplicitTLS())
+	hung := smtptest.Start(t)
+	hung.SetMode(smtptest.Hang)
+	refused := smtptest.Start(t)
+	refused.Down()
 
 	tests := []struct {
 		name  string
-		srv   *smtpServer
+		srv   *smtptest.Server
 		roots bool
 		lines []string
 		want  error
@@ -102,7 +103,7 @@ func TestSendTestErrors(t *testing.T) {
 			t.Logf("%s: %v", tt.name, err)
 		})
 	}
-	if n := len(plain.received()) + len(authed.received()) + len(starttls.received()) + len(implicit.received()); n != 0 {
+	if n := len(plain.Received()) + len(authed.Received()) + len(starttls.Received()) + len(implicit.Received()); n != 0 {
 		t.Errorf("%d mails got through failing sends", n)
 	}
 }
@@ -113,23 +114,23 @@ func TestSendTestErrors(t *testing.T) {
 func TestSendTestTLSModes(t *testing.T) {
 	tests := []struct {
 		name  string
-		srv   *smtpServer
+		srv   *smtptest.Server
 		roots bool
 		mode  string
 		tls   bool
 	}{
-		{"opportunistic, STARTTLS offered", startSMTP(t, withSTARTTLS()), false, "opportunistic", true},
-		{"opportunistic, none offered", startSMTP(t), false, "opportunistic", false},
-		{"mandatory, trusted certificate", startSMTP(t, withSTARTTLS()), true, "mandatory", true},
-		{"implicit, trusted certificate", startSMTP(t, withImplicitTLS()), true, "implicit", true},
-		{"off, STARTTLS offered", startSMTP(t, withSTARTTLS()), false, "off", false},
+		{"opportunistic, STARTTLS offered", smtptest.Start(t, smtptest.WithSTARTTLS()), false, "opportunistic", true},
+		{"opportunistic, none offered", smtptest.Start(t), false, "opportunistic", false},
+		{"mandatory, trusted certificate", smtptest.Start(t, smtptest.WithSTARTTLS()), true, "mandatory", true},
+		{"implicit, trusted certificate", smtptest.Start(t, smtptest.WithImplicitTLS()), true, "implicit", true},
+		{"off, STARTTLS offered", smtptest.Start(t, smtptest.WithSTARTTLS()), false, "off", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := sendTestWith(t, tt.srv, tt.roots, "mail-tls "+tt.mode); err != nil {
 				t.Fatalf("SendTest: %v", err)
 			}
-			if got := tt.srv.waitMails(1, waitTimeout)[0]; got.TLS != tt.tls {
+			if got := tt.srv.WaitMails(1, waitTimeout)[0]; got.TLS != tt.tls {
 				t.Errorf("mail came over TLS: %v, want %v", got.TLS, tt.tls)
 			}
 		})
@@ -142,7 +143,7 @@ func TestSendTestUnconfigured(t *testing.T) {
 	if _, err := SendTest(context.Background(), testSettings(t, nil), "db1"); !errors.Is(err, ErrNoMailServer) {
 		t.Errorf("no mailserver: err = %v, want ErrNoMailServer", err)
 	}
-	s := testSettings(t, startSMTP(t))
+	s := testSettings(t, smtptest.Start(t))
 	s.Alerts = nil
 	if _, err := SendTest(context.Background(), s, "db1"); !errors.Is(err, ErrNoRecipients) {
 		t.Errorf("no recipients: err = %v, want ErrNoRecipients", err)

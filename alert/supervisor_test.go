@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twine/twine/alert/smtptest"
 	"github.com/twine/twine/config"
 	"github.com/twine/twine/procs/redistest"
 	"github.com/twine/twine/supervisor"
@@ -24,8 +25,8 @@ import (
 // never mentioned; when the port is freed the node comes up and one
 // recovery mail follows.
 func TestWithSupervisor(t *testing.T) {
-	srv := startSMTP(t)
-	srv.setMode(hang)
+	srv := smtptest.Start(t)
+	srv.SetMode(smtptest.Hang)
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ n2=data 2 127.0.0.1 %d 0
 	}
 
 	// The mail server hangs; supervision goes on as ever.
-	if !poll(waitTimeout, func() bool { return srv.connections() >= 1 }) {
+	if !poll(waitTimeout, func() bool { return srv.Connections() >= 1 }) {
 		t.Fatal("the alerter never tried the mail server")
 	}
 	old := status(t, sup, "r0").PID
@@ -102,12 +103,12 @@ n2=data 2 127.0.0.1 %d 0
 	if !poll(waitTimeout, func() bool { s := status(t, sup, "r0"); return s.State == supervisor.Up && s.PID != old }) {
 		t.Fatalf("killed node r0 not restarted while the mail server hangs: %+v", status(t, sup, "r0"))
 	}
-	if len(srv.received()) != 0 {
+	if len(srv.Received()) != 0 {
 		t.Fatal("the mail server was meant to hang")
 	}
 
-	srv.setMode(accept)
-	got := srv.waitMails(1, waitTimeout)[0]
+	srv.SetMode(smtptest.Accept)
+	got := srv.WaitMails(1, waitTimeout)[0]
 	if want := "[twine] HALT on 127.0.0.1: 1 node down (partition 1)"; got.Subject != want {
 		t.Errorf("subject = %q, want %q", got.Subject, want)
 	}
@@ -122,7 +123,7 @@ n2=data 2 127.0.0.1 %d 0
 	waitNode(t, sup, "n2", supervisor.Stopped)
 	held.Close()
 	waitNode(t, sup, "n1", supervisor.Up)
-	got = srv.waitMails(2, waitTimeout)[1]
+	got = srv.WaitMails(2, waitTimeout)[1]
 	if want := "[twine] OK on 127.0.0.1: 1 node up again (partition 1)"; got.Subject != want {
 		t.Errorf("subject = %q, want %q", got.Subject, want)
 	}
@@ -137,9 +138,9 @@ n2=data 2 127.0.0.1 %d 0
 		t.Fatal("events dropped")
 	}
 	if n := a.composed.Load(); n != 2 {
-		t.Errorf("%d mails composed, want 2: %q", n, subjects(srv.received()))
+		t.Errorf("%d mails composed, want 2: %q", n, smtptest.Subjects(srv.Received()))
 	}
-	for _, m := range srv.received() {
+	for _, m := range srv.Received() {
 		mustNotContain(t, "mail", m.Body, "* n2:", "* r0:")
 	}
 	if d := sub.Dropped(); d != 0 {

@@ -32,6 +32,9 @@ type AlertData struct {
 	// Command is how to look closer, e.g. "twined -status -config /etc/twine/twine.conf".
 	Command  string
 	Reminder string // the alert-reminder period, "" when reminders are off
+	// Note is a line about who mails what, e.g. that the status node does
+	// not answer, so this host mails its own alerts; "" for none.
+	Note string
 }
 
 // AlertNode is one node in an alert mail.

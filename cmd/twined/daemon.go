@@ -65,7 +65,21 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		return err
 	}
 	m.snapshot = sup.Snapshot
-	al, err := alert.New(alert.Options{Settings: c.Settings(), Host: host, ConfigFile: c.File(), Logger: log.Named("alert")})
+	// With status nodes, the alpha mails every node incident of the
+	// cluster; a host's own alerter mails them only while the status node
+	// does not answer (and its one-off notes always).
+	var member *cluster.Member
+	covered := func() (bool, string) {
+		if member == nil {
+			return false, ""
+		}
+		if time.Since(member.Contact()) > c.Settings().HostTTL {
+			return false, "The status node does not answer: this host mails its own alerts, and no alpha groups them with the other hosts'."
+		}
+		return true, ""
+	}
+	al, err := alert.New(alert.Options{Settings: c.Settings(), Host: host, ConfigFile: c.File(), Logger: log.Named("alert"),
+		State: alert.StateFile(s.Dir, host), Covered: covered})
 	if err != nil {
 		return err
 	}
@@ -80,7 +94,6 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
 	}
-	var member *cluster.Member // the cluster view, when twine.conf has status nodes
 	memberDone := make(chan struct{})
 	memberCtx, stopMember := context.WithCancel(context.Background())
 	if len(c.StatusNodes()) > 0 {
@@ -96,7 +109,14 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 			return err
 		}
 		web.member, m.member = member, member
-		go func() { defer close(memberDone); member.Run(memberCtx) }()
+		ca := &clusterAlerts{member: member, cluster: c, host: host, log: log.Named("alert").Named("cluster")}
+		go func() {
+			defer close(memberDone)
+			var wg sync.WaitGroup
+			wg.Go(func() { member.Run(memberCtx) })
+			wg.Go(func() { ca.run(memberCtx) })
+			wg.Wait()
+		}()
 	} else {
 		close(memberDone)
 	}

@@ -405,3 +405,92 @@ func Read(ctx context.Context, c *config.Cluster, password string) (View, error)
 	defer st.close()
 	return readView(ctx, st, KeysOf(c), c, time.Now())
 }
+
+// Snapshot returns the cluster view as one supervisor snapshot of every
+// node of every host, for the alpha's alerter: a lost host's silent nodes
+// are down, its answering ones up (the host itself is reported apart), and
+// each lost host and each partition with two masters is a pseudo node in
+// trouble (named "host HOST" and "masters of pN"), so that they open
+// incidents and get their recovery mails like nodes do.
+func (m *Member) Snapshot() supervisor.Snapshot {
+	v := m.View()
+	s := supervisor.Snapshot{Host: "cluster " + v.Cluster, Time: v.Time}
+	for _, h := range v.Hosts {
+		for _, n := range h.Nodes {
+			ns := supervisor.NodeStatus{Name: n.Name, Kind: n.Kind, Partition: n.Partition, Host: n.Host, Port: n.Port,
+				Role: n.Role, Since: n.Since, PID: n.PID, Restarts: n.Restarts, Error: n.Error}
+			switch n.State {
+			case StateUnsupervised:
+				ns.State = supervisor.Up
+			case StateLost:
+				ns.State, ns.Reason = supervisor.Down, "on host "+h.Host+", which is lost: its twined does not publish, and the node does not answer"
+				ns.Since = h.Seen
+			default:
+				if err := ns.State.UnmarshalText([]byte(n.State)); err != nil {
+					ns.State = supervisor.Down
+				}
+			}
+			s.Nodes = append(s.Nodes, ns)
+		}
+		pseudo := supervisor.NodeStatus{Name: "host " + h.Host, Kind: "host", Partition: -1, Host: h.Host, State: supervisor.Up, Since: h.Seen}
+		if h.Lost {
+			pseudo.State = supervisor.Down
+			pseudo.Reason = fmt.Sprintf("lost: its twined has not published for %s (host-ttl %s); %d of its nodes answer unsupervised",
+				v.Time.Sub(h.Seen).Round(time.Second), m.o.Cluster.Settings().HostTTL, h.Unsupervised)
+		}
+		s.Nodes = append(s.Nodes, pseudo)
+	}
+	for _, p := range v.Partitions {
+		if len(p.Masters) < 2 {
+			continue
+		}
+		s.Nodes = append(s.Nodes, supervisor.NodeStatus{Name: fmt.Sprintf("masters of p%d", p.Partition), Kind: "split", Partition: p.Partition,
+			State: supervisor.Down, Since: v.Time, Reason: fmt.Sprintf("%d nodes claim to be its master: %v", len(p.Masters), p.Masters)})
+	}
+	return s
+}
+
+// IncidentStore keeps the alpha's open incidents on the status node
+// (twine:incidents), fenced by the lease: only the alpha saves.
+func (m *Member) IncidentStore() IncidentStore { return IncidentStore{m} }
+
+// IncidentStore is a StateStore of the alert package on the status node.
+type IncidentStore struct{ m *Member }
+
+// Load reads the incidents the last alpha saved.
+func (s IncidentStore) Load() ([]byte, error) {
+	var b []byte
+	ctx, cancel := context.WithTimeout(context.Background(), s.m.o.Cluster.Settings().CheckTimeout)
+	defer cancel()
+	err := s.m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
+		v, err := c.Get(ctx, s.m.keys.Incidents).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		b = v
+		return err
+	})
+	return b, err
+}
+
+// Save writes the incidents, only while this twined holds the lease.
+func (s IncidentStore) Save(b []byte) error {
+	s.m.mu.Lock()
+	value := s.m.leaseValue
+	s.m.mu.Unlock()
+	if value == "" {
+		return errors.New("not alpha")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.m.o.Cluster.Settings().CheckTimeout)
+	defer cancel()
+	var n int64
+	err := s.m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
+		var err error
+		n, err = fencedSet.Run(ctx, c, []string{s.m.keys.Alpha, s.m.keys.Incidents}, value, b).Int64()
+		return err
+	})
+	if err == nil && n == 0 {
+		return errors.New("refused: the lease is no longer ours")
+	}
+	return err
+}

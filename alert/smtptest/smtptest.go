@@ -1,4 +1,8 @@
-package alert
+// Package smtptest runs a real SMTP server (github.com/emersion/go-smtp)
+// on a loopback port for tests: it can refuse connections, hang them,
+// answer with temporary errors, require AUTH PLAIN, and offer STARTTLS or
+// speak TLS from the first byte. It is for tests only.
+package smtptest
 
 import (
 	"crypto/ecdsa"
@@ -23,17 +27,18 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// mode is how the test SMTP server treats a new connection.
-type mode int
+// Mode is how the server treats a new connection.
+type Mode int
 
+// The modes.
 const (
-	accept  mode = iota // speak SMTP and accept mail
-	tempErr             // speak SMTP but answer MAIL FROM with 451
-	hang                // accept the connection and never say a word
+	Accept  Mode = iota // speak SMTP and accept mail
+	TempErr             // speak SMTP but answer MAIL FROM with 451
+	Hang                // accept the connection and never say a word
 )
 
-// received is one mail the test server accepted.
-type received struct {
+// Received is one mail the server accepted.
+type Received struct {
 	From    string
 	To      []string
 	Subject string
@@ -43,12 +48,9 @@ type received struct {
 	Raw     string
 }
 
-// smtpServer is a real SMTP server (github.com/emersion/go-smtp) on a
-// loopback port for one test. It can refuse connections (down), hang
-// them, answer with temporary errors, require AUTH PLAIN, and offer
-// STARTTLS or speak TLS from the first byte.
-type smtpServer struct {
-	t       *testing.T
+// Server is a real SMTP server on a loopback port for one test.
+type Server struct {
+	t       testing.TB
 	Addr    string
 	Port    int
 	cert    *x509.Certificate // the self-signed certificate, once made
@@ -61,35 +63,37 @@ type smtpServer struct {
 
 	mu       sync.Mutex
 	ln       net.Listener // nil while down
-	mode     mode
+	mode     Mode
 	user     string // "" = no AUTH required
 	password string
-	mails    []received
+	mails    []Received
 	held     []net.Conn
 	attempts int // connections accepted
 }
 
-type serverOption func(*smtpServer, *smtp.Server)
+// Option configures a Server.
+type Option func(*Server, *smtp.Server)
 
-// withAuth makes the server require AUTH PLAIN as user/password.
-func withAuth(user, password string) serverOption {
-	return func(s *smtpServer, _ *smtp.Server) { s.user, s.password = user, password }
+// WithAuth makes the server require AUTH PLAIN as user/password.
+func WithAuth(user, password string) Option {
+	return func(s *Server, _ *smtp.Server) { s.user, s.password = user, password }
 }
 
-// withSTARTTLS makes the server offer STARTTLS with a self-signed
+// WithSTARTTLS makes the server offer STARTTLS with a self-signed
 // certificate for 127.0.0.1.
-func withSTARTTLS() serverOption {
-	return func(s *smtpServer, srv *smtp.Server) { srv.TLSConfig = s.tlsConfig() }
+func WithSTARTTLS() Option {
+	return func(s *Server, srv *smtp.Server) { srv.TLSConfig = s.tlsConfig() }
 }
 
-// withImplicitTLS makes the server speak TLS from the first byte.
-func withImplicitTLS() serverOption {
-	return func(s *smtpServer, _ *smtp.Server) { s.implicit = true }
+// WithImplicitTLS makes the server speak TLS from the first byte.
+func WithImplicitTLS() Option {
+	return func(s *Server, _ *smtp.Server) { s.implicit = true }
 }
 
-func startSMTP(t *testing.T, opts ...serverOption) *smtpServer {
+// Start runs a server until the test ends.
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &smtpServer{t: t, conns: make(chan net.Conn), closed: make(chan struct{})}
+	s := &Server{t: t, conns: make(chan net.Conn), closed: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, conn: c}, nil
 	}))
@@ -110,11 +114,11 @@ func startSMTP(t *testing.T, opts ...serverOption) *smtpServer {
 	s.ln = ln
 	go s.acceptLoop(ln)
 	go func() { _ = s.srv.Serve(&chanListener{ch: s.conns, addr: ln.Addr(), done: make(chan struct{})}) }()
-	t.Cleanup(s.close)
+	t.Cleanup(s.Close)
 	return s
 }
 
-func (s *smtpServer) acceptLoop(ln net.Listener) {
+func (s *Server) acceptLoop(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -123,11 +127,11 @@ func (s *smtpServer) acceptLoop(ln net.Listener) {
 		s.mu.Lock()
 		s.attempts++
 		m := s.mode
-		if m == hang {
+		if m == Hang {
 			s.held = append(s.held, c)
 		}
 		s.mu.Unlock()
-		if m == hang {
+		if m == Hang {
 			continue
 		}
 		if s.implicit {
@@ -142,8 +146,8 @@ func (s *smtpServer) acceptLoop(ln net.Listener) {
 	}
 }
 
-// down closes the listener: connections are refused.
-func (s *smtpServer) down() {
+// Down closes the listener: connections are refused.
+func (s *Server) Down() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
@@ -152,8 +156,8 @@ func (s *smtpServer) down() {
 	}
 }
 
-// up listens again on the same port.
-func (s *smtpServer) up() {
+// Up listens again on the same port.
+func (s *Server) Up() {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,13 +177,13 @@ func (s *smtpServer) up() {
 	s.t.Fatalf("listen again on %s: %v", s.Addr, err)
 }
 
-// setMode changes how new connections are treated; leaving hang releases
+// SetMode changes how new connections are treated; leaving Hang releases
 // (closes) the held connections.
-func (s *smtpServer) setMode(m mode) {
+func (s *Server) SetMode(m Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mode = m
-	if m != hang {
+	if m != Hang {
 		for _, c := range s.held {
 			c.Close()
 		}
@@ -187,37 +191,49 @@ func (s *smtpServer) setMode(m mode) {
 	}
 }
 
-func (s *smtpServer) close() {
+// Close stops the server (also done at the end of the test).
+func (s *Server) Close() {
+	select {
+	case <-s.closed:
+		return
+	default:
+	}
 	close(s.closed)
-	s.down()
-	s.setMode(accept)
+	s.Down()
+	s.SetMode(Accept)
 	_ = s.srv.Close()
 }
 
-// received returns a copy of the mails accepted so far.
-func (s *smtpServer) received() []received {
+// Received returns a copy of the mails accepted so far.
+func (s *Server) Received() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]received(nil), s.mails...)
+	return append([]Received(nil), s.mails...)
 }
 
-func (s *smtpServer) connections() int {
+// Connections counts the connections accepted so far.
+func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts
 }
 
-// waitMails waits until the server holds n mails and returns them.
-func (s *smtpServer) waitMails(n int, timeout time.Duration) []received {
+// WaitMails waits until the server holds n mails and returns them.
+func (s *Server) WaitMails(n int, timeout time.Duration) []Received {
 	s.t.Helper()
-	var got []received
-	if !poll(timeout, func() bool { got = s.received(); return len(got) >= n }) {
-		s.t.Fatalf("mail server got %d mails within %s, want %d: %q", len(got), timeout, n, subjects(got))
+	var got []Received
+	deadline := time.Now().Add(timeout)
+	for got = s.Received(); len(got) < n; got = s.Received() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("mail server got %d mails within %s, want %d: %q", len(got), timeout, n, Subjects(got))
+		}
+		time.Sleep(5 * time.Millisecond) // polled with a deadline
 	}
 	return got
 }
 
-func subjects(ms []received) []string {
+// Subjects lists the mails' subjects, for failure messages.
+func Subjects(ms []Received) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = m.Subject
@@ -226,7 +242,7 @@ func subjects(ms []received) []string {
 }
 
 // makeCert makes a self-signed certificate for 127.0.0.1.
-func (s *smtpServer) makeCert() {
+func (s *Server) makeCert() {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		s.t.Fatal(err)
@@ -253,19 +269,19 @@ func (s *smtpServer) makeCert() {
 }
 
 // tlsConfig is the server side of TLS, with the self-signed certificate.
-func (s *smtpServer) tlsConfig() *tls.Config {
+func (s *Server) tlsConfig() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{s.keyPair}}
 }
 
-// roots is a pool trusting the server's certificate.
-func (s *smtpServer) roots() *tls.Config {
+// Roots is a client TLS config trusting the server's certificate.
+func (s *Server) Roots() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.cert)
 	return &tls.Config{RootCAs: pool}
 }
 
 type session struct {
-	s      *smtpServer
+	s      *Server
 	conn   *smtp.Conn
 	authed bool
 	from   string
@@ -293,7 +309,7 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	x.s.mu.Lock()
 	m := x.s.mode
 	x.s.mu.Unlock()
-	if m == tempErr {
+	if m == TempErr {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
 	if x.s.user != "" && !x.authed {
@@ -331,15 +347,15 @@ func (x *session) Logout() error { return nil }
 
 // parseMail decodes the subject and the (quoted-printable or plain) text
 // body of a single-part mail.
-func parseMail(raw []byte) (received, error) {
+func parseMail(raw []byte) (Received, error) {
 	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
 	if err != nil {
-		return received{}, err
+		return Received{}, err
 	}
 	var dec mime.WordDecoder
 	subject, err := dec.DecodeHeader(m.Header.Get("Subject"))
 	if err != nil {
-		return received{}, err
+		return Received{}, err
 	}
 	var body io.Reader = m.Body
 	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
@@ -347,9 +363,9 @@ func parseMail(raw []byte) (received, error) {
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {
-		return received{}, err
+		return Received{}, err
 	}
-	return received{Subject: subject, Header: m.Header, Body: strings.ReplaceAll(string(b), "\r\n", "\n"), Raw: string(raw)}, nil
+	return Received{Subject: subject, Header: m.Header, Body: strings.ReplaceAll(string(b), "\r\n", "\n"), Raw: string(raw)}, nil
 }
 
 // chanListener hands go-smtp the connections acceptLoop lets through.
