@@ -26,43 +26,18 @@ type clusterAlerts struct {
 }
 
 func (ca *clusterAlerts) run(ctx context.Context) {
-	var cur *alert.Alerter
-	var stop context.CancelFunc
-	var done chan struct{}
-	end := func() {
-		if cur == nil {
-			return
-		}
-		stop()
-		<-done
-		_ = cur.Close()
-		cur = nil
-	}
-	defer end()
+	var cur *runningAlerter
+	defer func() { cur.end() }()
 	t := time.NewTicker(ca.cluster.Settings().CheckInterval)
 	defer t.Stop()
 	for {
 		alpha := ca.member.IsAlpha()
 		switch {
 		case alpha && cur == nil:
-			s := ca.cluster.Settings()
-			a, err := alert.New(alert.Options{
-				Settings: s, Host: "cluster " + s.Cluster, ConfigFile: ca.cluster.File(), Logger: ca.log,
-				SpoolDir: filepath.Join(s.Dir, "twined", ca.host, "cluster-alerts"),
-				State:    ca.member.IncidentStore(),
-				Covered:  func() (bool, string) { return !ca.member.IsAlpha(), "" },
-			})
-			if err != nil {
-				ca.log.Error("cluster alerts unavailable", "error", err)
-				break
-			}
-			var rctx context.Context
-			rctx, stop = context.WithCancel(ctx)
-			done = make(chan struct{})
-			cur = a
-			go func() { defer close(done); a.Run(rctx, nil, ca.member.Snapshot) }()
+			cur = ca.start(ctx)
 		case !alpha && cur != nil:
-			end()
+			cur.end()
+			cur = nil
 		}
 		select {
 		case <-ctx.Done():
@@ -70,4 +45,41 @@ func (ca *clusterAlerts) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// runningAlerter is the cluster's alerter while it runs.
+type runningAlerter struct {
+	a      *alert.Alerter
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// start creates the cluster's alerter and runs it; nil when it cannot be
+// created (logged).
+func (ca *clusterAlerts) start(ctx context.Context) *runningAlerter {
+	s := ca.cluster.Settings()
+	a, err := alert.New(alert.Options{
+		Settings: s, Host: "cluster " + s.Cluster, ConfigFile: ca.cluster.File(), Logger: ca.log,
+		SpoolDir: filepath.Join(s.Dir, "twined", ca.host, "cluster-alerts"),
+		State:    ca.member.IncidentStore(),
+		Covered:  func() (bool, string) { return !ca.member.IsAlpha(), "" },
+	})
+	if err != nil {
+		ca.log.Error("cluster alerts unavailable", "error", err)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &runningAlerter{a: a, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(r.done); a.Run(ctx, nil, ca.member.Snapshot) }()
+	return r
+}
+
+// end stops the alerter and closes it (a nil one is nothing to end).
+func (r *runningAlerter) end() {
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	_ = r.a.Close()
 }
