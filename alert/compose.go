@@ -151,10 +151,12 @@ func alertStatuses(as []nodeAlert) []supervisor.NodeStatus {
 // where names the partitions of data nodes and the names of status nodes:
 // " (partitions 4, 9, 17)", " (partition 4; status node s1)".
 func where(ns []supervisor.NodeStatus) string {
-	var parts, others []string
+	var parts, others, hosts []string
 	seen := map[int]bool{}
 	for _, n := range ns {
 		switch {
+		case n.Kind == "host":
+			hosts = append(hosts, n.Host)
 		case n.Kind == config.Status.String() || n.Partition < 0:
 			others = append(others, n.Name)
 		case !seen[n.Partition]:
@@ -176,6 +178,13 @@ func where(ns []supervisor.NodeStatus) string {
 		out = append(out, "status node "+others[0])
 	default:
 		out = append(out, "status nodes "+strings.Join(others, ", "))
+	}
+	switch len(hosts) {
+	case 0:
+	case 1:
+		out = append(out, "host "+hosts[0])
+	default:
+		out = append(out, "hosts "+strings.Join(hosts, ", "))
 	}
 	if len(out) == 0 {
 		return ""

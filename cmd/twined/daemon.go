@@ -96,6 +96,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	}
 	memberDone := make(chan struct{})
 	memberCtx, stopMember := context.WithCancel(context.Background())
+	startCluster := func() { close(memberDone) } // the cluster view starts once the nodes do
 	if len(c.StatusNodes()) > 0 {
 		password, err := c.Settings().RedisPassword()
 		if err != nil {
@@ -110,17 +111,23 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		}
 		web.member, m.member = member, member
 		ca := &clusterAlerts{member: member, cluster: c, host: host, log: log.Named("alert").Named("cluster")}
-		go func() {
-			defer close(memberDone)
-			var wg sync.WaitGroup
-			wg.Go(func() { member.Run(memberCtx) })
-			wg.Go(func() { ca.run(memberCtx) })
-			wg.Wait()
-		}()
-	} else {
-		close(memberDone)
+		startCluster = func() {
+			go func() {
+				defer close(memberDone)
+				var wg sync.WaitGroup
+				wg.Go(func() { member.Run(memberCtx) })
+				wg.Go(func() { ca.run(memberCtx) })
+				wg.Wait()
+			}()
+		}
 	}
-	defer func() { stopMember(); <-memberDone }()
+	clusterStarted := false
+	defer func() {
+		stopMember()
+		if clusterStarted {
+			<-memberDone
+		}
+	}()
 	go web.serve()
 	defer web.shutdown()
 	log.Info("status listener", "url", "http://"+web.addr()+"/", "control", !web.readOnly)
@@ -128,6 +135,8 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err := sup.Start(); err != nil {
 		return err
 	}
+	startCluster()
+	clusterStarted = true
 	sd.watch(sup)
 	n := len(c.NodesOn(host))
 	readyCtx, cancel := context.WithTimeout(ctx, max(10*time.Second, 3*s.CheckInterval))
@@ -176,6 +185,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	wg.Wait()
 	stopMember() // gives the alpha lease up, so another twined takes it at once
 	<-memberDone
+	clusterStarted = false
 	sd.stop(len(sup.Snapshot().Nodes))
 	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()

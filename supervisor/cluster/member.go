@@ -425,6 +425,9 @@ func (m *Member) Snapshot() supervisor.Snapshot {
 			case StateLost:
 				ns.State, ns.Reason = supervisor.Down, "on host "+h.Host+", which is lost: its twined does not publish, and the node does not answer"
 				ns.Since = h.Seen
+				if ns.Since.Before(m.start) {
+					ns.Since = m.start
+				}
 			default:
 				if err := ns.State.UnmarshalText([]byte(n.State)); err != nil {
 					ns.State = supervisor.Down
@@ -432,7 +435,13 @@ func (m *Member) Snapshot() supervisor.Snapshot {
 			}
 			s.Nodes = append(s.Nodes, ns)
 		}
-		pseudo := supervisor.NodeStatus{Name: "host " + h.Host, Kind: "host", Partition: -1, Host: h.Host, State: supervisor.Up, Since: h.Seen}
+		// A host never seen since this twined started is lost from then
+		// on, not from the zero time.
+		since := h.Seen
+		if since.Before(m.start) {
+			since = m.start
+		}
+		pseudo := supervisor.NodeStatus{Name: "host " + h.Host, Kind: "host", Partition: -1, Host: h.Host, State: supervisor.Up, Since: since}
 		if h.Lost {
 			pseudo.State = supervisor.Down
 			pseudo.Reason = fmt.Sprintf("lost: its twined has not published for %s (host-ttl %s); %d of its nodes answer unsupervised",

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twine/twine/alert/smtptest"
+	"github.com/twine/twine/procs/redistest"
+	"github.com/twine/twine/supervisor/cluster"
+)
+
+// mailCluster is viewCluster with mail to a real SMTP server and short
+// alert timings.
+func mailCluster(t *testing.T, srv *smtptest.Server) *testCluster {
+	return newTestCluster(t, []string{"host-ttl 1s", "alpha-ttl 2s", "mailserver " + srv.Addr, "mail-tls off",
+		"alert ops@example.com", "alert-after 1s", "alert-group 1s", "alert-reminder 0"},
+		"n0=data 0 127.0.0.1 PORT 0", "n1=data 1 127.0.0.2 PORT 0", "n2=data 2 127.0.0.3 PORT 0",
+		"st=status 127.0.0.1 PORT 0")
+}
+
+// holdDown kills a node and takes its port before its twined can restart
+// it, so that every restart fails until release is called.
+func (tc *testCluster) holdDown(name string) (release func()) {
+	tc.t.Helper()
+	n, _ := tc.c.Node(name)
+	for try := 0; try < 5; try++ {
+		pid := tc.pid(name)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			tc.t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			if l, err := net.Listen("tcp", n.Addr()); err == nil {
+				tc.t.Cleanup(func() { l.Close() })
+				return func() { l.Close() }
+			}
+			time.Sleep(100 * time.Microsecond) // racing the restart for the port
+		}
+		redistest.WaitPing(tc.t, n.Addr(), 10*time.Second) // twined won: try again
+	}
+	tc.t.Fatalf("could not take %s's port before its restart", name)
+	return nil
+}
+
+// Three nodes down on three hosts make exactly one mail, from the alpha,
+// and their recovery one more; no host mails on its own.
+func TestClusterMailOnePerIncident(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := mailCluster(t, srv)
+	tc.startAll()
+	waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Status == "OK" && v.Alpha != ""
+	})
+	var releases []func()
+	for _, n := range []string{"n0", "n1", "n2"} {
+		releases = append(releases, tc.holdDown(n))
+	}
+	got := srv.WaitMails(1, 30*time.Second)
+	if s := got[0].Subject; !strings.Contains(s, "on cluster twine") || !strings.Contains(s, "3 nodes down") {
+		t.Errorf("subject %q, want the cluster's, with the 3 nodes", s)
+	}
+	for _, n := range []string{"n0", "n1", "n2"} {
+		if !strings.Contains(got[0].Body, "* "+n+":") {
+			t.Errorf("the mail does not name %s:\n%s", n, got[0].Body)
+		}
+	}
+	for _, r := range releases {
+		r()
+	}
+	got = srv.WaitMails(2, 30*time.Second)
+	if !strings.Contains(got[1].Subject, "3 nodes up again") {
+		t.Errorf("second mail %q, want the recovery of the 3", got[1].Subject)
+	}
+	quiet(t, srv, 2, 3*time.Second)
+}
+
+// The alpha's twined is restarted while a node is down: no second "down"
+// mail (the incident lives on the status node), and the recovery still
+// comes, once.
+func TestClusterMailContinuesAcrossAlpha(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := mailCluster(t, srv)
+	tc.startAll()
+	v := waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Status == "OK" && v.Alpha != ""
+	})
+	// The node down is on a host that is not the alpha's.
+	victim := "n0"
+	if v.Alpha == "127.0.0.1" {
+		victim = "n1"
+	}
+	release := tc.holdDown(victim)
+	srv.WaitMails(1, 30*time.Second)
+	old := tc.daemons[v.Alpha]
+	_ = old.cmd.Process.Signal(syscall.SIGTERM)
+	<-old.done
+	tc.start(v.Alpha)
+	waitView(t, tc.path, "a new alpha", 20*time.Second, func(w cluster.View, _ int) bool {
+		return w.Alpha != "" && w.AlphaEpoch > v.AlphaEpoch
+	})
+	quiet(t, srv, 1, 3*time.Second)
+	release()
+	got := srv.WaitMails(2, 30*time.Second)
+	if !strings.Contains(got[1].Subject, "up again") {
+		t.Errorf("second mail %q, want %s's recovery", got[1].Subject, victim)
+	}
+	quiet(t, srv, 2, 2*time.Second)
+}
+
+// The status node gone (its port held), every twined keeps supervising
+// and mails its own host's trouble, saying why.
+func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := mailCluster(t, srv)
+	tc.startAll()
+	waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Status == "OK" && v.Alpha != ""
+	})
+	tc.holdDown("st")
+	waitView(t, tc.path, "UNKNOWN", 10*time.Second, func(v cluster.View, code int) bool {
+		return v.Status == "UNKNOWN" && code == 3
+	})
+	tc.holdDown("n1")
+	tc.holdDown("n2")
+	hosts := map[string]bool{}
+	redistest.Eventually(t, 30*time.Second, func() bool {
+		for _, m := range srv.Received() {
+			for _, h := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+				if strings.Contains(m.Subject, " on "+h+":") {
+					hosts[h] = true
+				}
+			}
+		}
+		return hosts["127.0.0.2"] && hosts["127.0.0.3"]
+	}, "fallback mails came from %v, want 127.0.0.2 and 127.0.0.3: %q", hosts, smtptest.Subjects(srv.Received()))
+	for _, m := range srv.Received() {
+		if !strings.Contains(m.Body, "The status node does not answer: this host mails its own alerts") {
+			t.Errorf("fallback mail without the note:\n%s", m.Body)
+		}
+	}
+}
+
+// quiet checks that no more than n mails arrive within d.
+func quiet(t *testing.T, srv *smtptest.Server, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if got := srv.Received(); len(got) > n {
+			t.Fatalf("%d mails, want %d: %q", len(got), n, smtptest.Subjects(got))
+		}
+		time.Sleep(20 * time.Millisecond) // watching for a mail that must not come
+	}
+}
