@@ -154,3 +154,47 @@ func quiet(t *testing.T, srv *smtptest.Server, n int, d time.Duration) {
 		time.Sleep(20 * time.Millisecond) // watching for a mail that must not come
 	}
 }
+
+// A whole host killed (its twined and its nodes): exactly one mail (the
+// host lost, its partition without a master), and one recovery mail when
+// it is back.
+func TestClusterMailHostLost(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := mailCluster(t, srv)
+	tc.startAll()
+	v := waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Status == "OK" && v.Alpha != ""
+	})
+	lost := "127.0.0.3"
+	if v.Alpha == lost {
+		lost = "127.0.0.2"
+	}
+	victim := map[string]string{"127.0.0.2": "n1", "127.0.0.3": "n2"}[lost]
+	d := tc.daemons[lost]
+	pid := tc.pid(victim)
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	got := srv.WaitMails(1, 30*time.Second)
+	if s := got[0].Subject; !strings.HasPrefix(s, "[twine] HALT on cluster twine") || !strings.Contains(s, "host "+lost) {
+		t.Errorf("subject %q, want HALT naming host %s", s, lost)
+	}
+	mustHave(t, got[0].Body, "* host "+lost+":", "* "+victim+":")
+	quiet(t, srv, 1, 3*time.Second)
+	tc.start(lost)
+	got = srv.WaitMails(2, 30*time.Second)
+	if !strings.Contains(got[1].Subject, "up again") {
+		t.Errorf("second mail %q, want the recovery", got[1].Subject)
+	}
+	quiet(t, srv, 2, 2*time.Second)
+}
+
+// mustHave fails the test for each of subs that body lacks.
+func mustHave(t *testing.T, body string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(body, s) {
+			t.Errorf("mail lacks %q:\n%s", s, body)
+		}
+	}
+}

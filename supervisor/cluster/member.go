@@ -52,11 +52,13 @@ type Member struct {
 	start time.Time
 
 	mu         sync.Mutex
-	lease      *Lease    // held, nil when not alpha
-	leaseValue string    // the JSON of lease, as written
-	validUntil time.Time // the lease may have expired elsewhere from then on
-	view       View      // the last view computed or read
-	contact    time.Time // the status node last answered
+	lease      *Lease               // held, nil when not alpha
+	leaseValue string               // the JSON of lease, as written
+	validUntil time.Time            // the lease may have expired elsewhere from then on
+	view       View                 // the last view computed or read
+	contact    time.Time            // the status node last answered
+	lastSeen   map[string]time.Time // each host's last record seen, to date a lost one
+	turned     map[string]time.Time // when each host was last found lost or back (Snapshot)
 }
 
 // New prepares a Member; Run does the work.
@@ -73,7 +75,8 @@ func New(o Options) (*Member, error) {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	m := &Member{o: o, log: o.Logger, now: o.Now, keys: KeysOf(o.Cluster), store: st, token: hex.EncodeToString(b), start: o.Now()}
+	m := &Member{o: o, log: o.Logger, now: o.Now, keys: KeysOf(o.Cluster), store: st, token: hex.EncodeToString(b), start: o.Now(),
+		lastSeen: map[string]time.Time{}, turned: map[string]time.Time{}}
 	m.view = View{Cluster: o.Cluster.Settings().Cluster, Status: StatusUnknown, Reason: "not read yet"}
 	return m, nil
 }
@@ -316,7 +319,17 @@ func (m *Member) computeView(ctx context.Context) (View, error) {
 		lost = append(lost, c.NodesOn(h)...)
 	}
 	probes := probeNodes(ctx, lost, m.o.Password, c.Settings().CheckTimeout)
-	return compute(c, records, probes, m.now()), nil
+	v := compute(c, records, probes, m.now())
+	m.mu.Lock()
+	for i, h := range v.Hosts {
+		if h.Lost {
+			v.Hosts[i].Seen = m.lastSeen[h.Host] // zero: not seen since this twined started
+		} else {
+			m.lastSeen[h.Host] = h.Seen
+		}
+	}
+	m.mu.Unlock()
+	return v, nil
 }
 
 // probeNodes asks each node for ROLE, in parallel.
@@ -415,6 +428,27 @@ func Read(ctx context.Context, c *config.Cluster, password string) (View, error)
 func (m *Member) Snapshot() supervisor.Snapshot {
 	v := m.View()
 	s := supervisor.Snapshot{Host: "cluster " + v.Cluster, Time: v.Time}
+	// A host found lost (or back) is dated from the round that found it:
+	// its nodes' states then begin later than what their last records
+	// said, so the alerter sees the change.
+	m.mu.Lock()
+	turned := map[string]time.Time{}
+	for _, h := range v.Hosts {
+		key := h.Host
+		if h.Lost {
+			key = "lost " + h.Host
+		}
+		if _, ok := m.turned[key]; !ok {
+			m.turned[key] = v.Time
+			other := "lost " + h.Host
+			if h.Lost {
+				other = h.Host
+			}
+			delete(m.turned, other)
+		}
+		turned[h.Host] = m.turned[key]
+	}
+	m.mu.Unlock()
 	for _, h := range v.Hosts {
 		for _, n := range h.Nodes {
 			ns := supervisor.NodeStatus{Name: n.Name, Kind: n.Kind, Partition: n.Partition, Host: n.Host, Port: n.Port,
@@ -424,10 +458,7 @@ func (m *Member) Snapshot() supervisor.Snapshot {
 				ns.State = supervisor.Up
 			case StateLost:
 				ns.State, ns.Reason = supervisor.Down, "on host "+h.Host+", which is lost: its twined does not publish, and the node does not answer"
-				ns.Since = h.Seen
-				if ns.Since.Before(m.start) {
-					ns.Since = m.start
-				}
+				ns.Since = turned[h.Host]
 			default:
 				if err := ns.State.UnmarshalText([]byte(n.State)); err != nil {
 					ns.State = supervisor.Down
@@ -435,17 +466,15 @@ func (m *Member) Snapshot() supervisor.Snapshot {
 			}
 			s.Nodes = append(s.Nodes, ns)
 		}
-		// A host never seen since this twined started is lost from then
-		// on, not from the zero time.
-		since := h.Seen
-		if since.Before(m.start) {
-			since = m.start
-		}
-		pseudo := supervisor.NodeStatus{Name: "host " + h.Host, Kind: "host", Partition: -1, Host: h.Host, State: supervisor.Up, Since: since}
+		pseudo := supervisor.NodeStatus{Name: "host " + h.Host, Kind: "host", Partition: -1, Host: h.Host, State: supervisor.Up, Since: turned[h.Host]}
 		if h.Lost {
 			pseudo.State = supervisor.Down
-			pseudo.Reason = fmt.Sprintf("lost: its twined has not published for %s (host-ttl %s); %d of its nodes answer unsupervised",
-				v.Time.Sub(h.Seen).Round(time.Second), m.o.Cluster.Settings().HostTTL, h.Unsupervised)
+			seen := "since before this alpha started"
+			if !h.Seen.IsZero() {
+				seen = "for " + v.Time.Sub(h.Seen).Round(time.Second).String()
+			}
+			pseudo.Reason = fmt.Sprintf("lost: its twined has not published %s (host-ttl %s); %d of its nodes answer unsupervised",
+				seen, m.o.Cluster.Settings().HostTTL, h.Unsupervised)
 		}
 		s.Nodes = append(s.Nodes, pseudo)
 	}
