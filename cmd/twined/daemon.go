@@ -209,6 +209,13 @@ func applyConfig(ctx context.Context, c *config.Cluster, sup *supervisor.Supervi
 		return false
 	}
 	web.cluster.Store(c)
+	if web.member != nil {
+		if len(c.StatusNodes()) == 0 {
+			log.Warn("the status lines are gone; the cluster view stops at the next twined restart")
+		} else if err := web.member.SetCluster(c); err != nil {
+			log.Warn("the cluster view keeps the config of before", "error", err)
+		}
+	}
 	if c.Settings().HTTPD != old.Settings().HTTPD && !web.flagAddr {
 		log.Warn("set httpd changed; the listener moves at the next twined restart", "listening", old.Settings().HTTPD, "configured", c.Settings().HTTPD)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -84,8 +85,8 @@ func New(o Options) (*Member, error) {
 // Run publishes, holds or seeks the lease and refreshes the view every
 // check-interval until ctx ends; then it gives the lease up.
 func (m *Member) Run(ctx context.Context) {
-	defer m.store.close()
-	iv := m.o.Cluster.Settings().CheckInterval
+	defer func() { m.storeNow().close() }()
+	iv := m.cluster().Settings().CheckInterval
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
@@ -102,7 +103,7 @@ func (m *Member) Run(ctx context.Context) {
 // Step does one round: publish the host, renew or seek the lease, and
 // compute (as alpha) or read the cluster view. Tests drive it by hand.
 func (m *Member) Step(ctx context.Context) {
-	s := m.o.Cluster.Settings()
+	s := m.cluster().Settings()
 	if err := m.publish(ctx); err != nil {
 		m.log.Debug("publish to the status node failed", "error", err)
 		m.loseLease("the status node does not answer")
@@ -118,7 +119,7 @@ func (m *Member) Step(ctx context.Context) {
 			return
 		}
 		v.Alpha, v.AlphaEpoch = l.Host, l.Epoch
-		if err := m.writeFenced(ctx, m.keys.Cluster, v); err != nil {
+		if err := m.writeFenced(ctx, m.keysNow().Cluster, v); err != nil {
 			m.log.Warn("cluster status not written", "error", err)
 		}
 		m.setView(v)
@@ -141,9 +142,9 @@ func (m *Member) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ttl := m.o.Cluster.Settings().HostTTL
-	return m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
-		return c.Set(ctx, m.keys.Host(m.o.Host), b, ttl).Err()
+	ttl := m.cluster().Settings().HostTTL
+	return m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.Set(ctx, m.keysNow().Host(m.o.Host), b, ttl).Err()
 	})
 }
 
@@ -162,7 +163,7 @@ var releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] th
 // check-timeouts, so that this twined stops acting as alpha before the
 // key can have expired on the status node and been taken by another.
 func (m *Member) leaseStep(ctx context.Context) {
-	s := m.o.Cluster.Settings()
+	s := m.cluster().Settings()
 	ttl := s.AlphaTTL
 	m.mu.Lock()
 	held, value, valid := m.lease != nil, m.leaseValue, m.validUntil
@@ -173,9 +174,9 @@ func (m *Member) leaseStep(ctx context.Context) {
 			return // renewed recently enough
 		}
 		var n int64
-		err := m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
+		err := m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
 			var err error
-			n, err = renewScript.Run(ctx, c, []string{m.keys.Alpha}, value, ttl.Milliseconds()).Int64()
+			n, err = renewScript.Run(ctx, c, []string{m.keysNow().Alpha}, value, ttl.Milliseconds()).Int64()
 			return err
 		})
 		switch {
@@ -193,17 +194,17 @@ func (m *Member) leaseStep(ctx context.Context) {
 	var epoch int64
 	var taken bool
 	var lv string
-	err := m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
-		if exists, err := c.Exists(ctx, m.keys.Alpha).Result(); err != nil || exists == 1 {
+	err := m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
+		if exists, err := c.Exists(ctx, m.keysNow().Alpha).Result(); err != nil || exists == 1 {
 			return err
 		}
 		var err error
-		if epoch, err = c.Incr(ctx, m.keys.Epoch).Result(); err != nil {
+		if epoch, err = c.Incr(ctx, m.keysNow().Epoch).Result(); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(Lease{Host: m.o.Host, Epoch: epoch, Since: sent.UTC(), Token: m.token})
 		lv = string(b)
-		taken, err = c.SetNX(ctx, m.keys.Alpha, lv, ttl).Result()
+		taken, err = c.SetNX(ctx, m.keysNow().Alpha, lv, ttl).Result()
 		return err
 	})
 	if err != nil || !taken {
@@ -236,12 +237,60 @@ func (m *Member) release() {
 	if value == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.o.Cluster.Settings().CheckTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), m.cluster().Settings().CheckTimeout)
 	defer cancel()
-	_ = m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
-		return releaseScript.Run(ctx, c, []string{m.keys.Alpha}, value).Err()
+	_ = m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
+		return releaseScript.Run(ctx, c, []string{m.keysNow().Alpha}, value).Err()
 	})
 	m.loseLease("twined is stopping")
+}
+
+// storeNow returns the status node's store in force.
+func (m *Member) storeNow() *store {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.store
+}
+
+// keysNow returns the keys in force.
+func (m *Member) keysNow() Keys {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keys
+}
+
+// cluster returns the config in force.
+func (m *Member) cluster() *config.Cluster {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.o.Cluster
+}
+
+// SetCluster applies a reloaded twine.conf: the next rounds publish,
+// compute and judge by it. A changed set of status nodes is reached from
+// the next round on.
+func (m *Member) SetCluster(c *config.Cluster) error {
+	old := m.cluster()
+	var st *store
+	if !slices.Equal(old.StatusNodes(), c.StatusNodes()) || old.Settings().Cluster != c.Settings().Cluster {
+		var err error
+		if st, err = newStore(c, m.o.Host, m.o.Password, c.Settings().CheckTimeout); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	m.o.Cluster = c
+	m.keys = KeysOf(c)
+	prev := m.store
+	if st != nil {
+		m.store = st
+	}
+	m.mu.Unlock()
+	if st != nil {
+		m.loseLease("the status nodes changed")
+		prev.close()
+	}
+	return nil
 }
 
 // IsAlpha reports whether this twined holds the lease now (and it cannot
@@ -278,9 +327,9 @@ func (m *Member) writeFenced(ctx context.Context, key string, v View) error {
 		return err
 	}
 	var n int64
-	err = m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
+	err = m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
 		var err error
-		n, err = fencedSet.Run(ctx, c, []string{m.keys.Alpha, key}, value, b).Int64()
+		n, err = fencedSet.Run(ctx, c, []string{m.keysNow().Alpha, key}, value, b).Int64()
 		return err
 	})
 	if err == nil && n == 0 {
@@ -293,14 +342,14 @@ func (m *Member) writeFenced(ctx context.Context, key string, v View) error {
 // computeView reads every host's record and asks the nodes of lost hosts
 // themselves.
 func (m *Member) computeView(ctx context.Context) (View, error) {
-	c := m.o.Cluster
+	c := m.cluster()
 	hosts := c.Hosts()
 	keys := make([]string, len(hosts))
 	for i, h := range hosts {
-		keys[i] = m.keys.Host(h)
+		keys[i] = m.keysNow().Host(h)
 	}
 	var vals []any
-	if err := m.store.do(ctx, func(ctx context.Context, cl *redis.Client) error {
+	if err := m.storeNow().do(ctx, func(ctx context.Context, cl *redis.Client) error {
 		var err error
 		vals, err = cl.MGet(ctx, keys...).Result()
 		return err
@@ -352,7 +401,7 @@ func probeNodes(ctx context.Context, nodes []config.Node, password string, timeo
 // readView reads the alpha's view; it is UNKNOWN when there is no alpha
 // or its view is older than alpha-ttl.
 func (m *Member) readView(ctx context.Context) (View, error) {
-	return readView(ctx, m.store, m.keys, m.o.Cluster, m.now())
+	return readView(ctx, m.storeNow(), m.keysNow(), m.cluster(), m.now())
 }
 
 func readView(ctx context.Context, st *store, k Keys, c *config.Cluster, now time.Time) (View, error) {
@@ -474,7 +523,7 @@ func (m *Member) Snapshot() supervisor.Snapshot {
 				seen = "for " + v.Time.Sub(h.Seen).Round(time.Second).String()
 			}
 			pseudo.Reason = fmt.Sprintf("lost: its twined has not published %s (host-ttl %s); %d of its nodes answer unsupervised",
-				seen, m.o.Cluster.Settings().HostTTL, h.Unsupervised)
+				seen, m.cluster().Settings().HostTTL, h.Unsupervised)
 		}
 		s.Nodes = append(s.Nodes, pseudo)
 	}
@@ -498,10 +547,10 @@ type IncidentStore struct{ m *Member }
 // Load reads the incidents the last alpha saved.
 func (s IncidentStore) Load() ([]byte, error) {
 	var b []byte
-	ctx, cancel := context.WithTimeout(context.Background(), s.m.o.Cluster.Settings().CheckTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.m.cluster().Settings().CheckTimeout)
 	defer cancel()
-	err := s.m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
-		v, err := c.Get(ctx, s.m.keys.Incidents).Bytes()
+	err := s.m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
+		v, err := c.Get(ctx, s.m.keysNow().Incidents).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
 		}
@@ -519,12 +568,12 @@ func (s IncidentStore) Save(b []byte) error {
 	if value == "" {
 		return errors.New("not alpha")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.m.o.Cluster.Settings().CheckTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.m.cluster().Settings().CheckTimeout)
 	defer cancel()
 	var n int64
-	err := s.m.store.do(ctx, func(ctx context.Context, c *redis.Client) error {
+	err := s.m.storeNow().do(ctx, func(ctx context.Context, c *redis.Client) error {
 		var err error
-		n, err = fencedSet.Run(ctx, c, []string{s.m.keys.Alpha, s.m.keys.Incidents}, value, b).Int64()
+		n, err = fencedSet.Run(ctx, c, []string{s.m.keysNow().Alpha, s.m.keysNow().Incidents}, value, b).Int64()
 		return err
 	})
 	if err == nil && n == 0 {
