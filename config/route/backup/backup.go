@@ -1,0 +1,465 @@
+// Package backup takes a backup of a whole Twine cluster that is one
+// moment of it, and checks and lists backups. Writes are paused on every
+// partition's master at once (CLIENT PAUSE WRITE) only until each master
+// has forked a snapshot for a replication-protocol transfer (as redis-cli
+// --rdb does, diskless: the fork is the moment); the snapshots then stream
+// to files while writes go on. A write that landed on one partition before
+// another's is never in the backup without it.
+package backup
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/config/route/replset"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoMaster: a partition has no master that answers.
+	ErrNoMaster = errors.New("partition without a master")
+	// ErrPause: writes could not be paused on every master, or a master
+	// did not fork its snapshot in time; nothing was kept.
+	ErrPause = errors.New("no consistent cut")
+	// ErrCheck: redis-check-rdb rejected a snapshot.
+	ErrCheck = errors.New("snapshot check failed")
+)
+
+// Options say what to back up and how.
+type Options struct {
+	Cluster  *config.Cluster
+	Password string
+	Dir      string // where twine-YYYYMMDDTHHMMSSZ/ is created
+	// PauseTimeout bounds CLIENT PAUSE on the masters: writes resume by
+	// then even if the backup dies (SIGKILL). 0 = 5s.
+	PauseTimeout time.Duration
+	// CheckRDB is redis-check-rdb; "" = next to the cluster's redis-server,
+	// else on PATH.
+	CheckRDB string
+	// Progress, when set, is told of each partition's bytes as they
+	// arrive (from several goroutines; it must be safe for that).
+	Progress func(partition int, bytes int64, done bool)
+	Now      func() time.Time // nil = time.Now
+}
+
+// target is one partition's master during a backup.
+type target struct {
+	partition int
+	node      config.Node
+	admin     *redis.Client
+	conn      net.Conn
+	rd        *bufio.Reader
+	eofMark   []byte // the diskless transfer's end mark; nil for a length-prefixed one
+	length    int64  // a length-prefixed transfer's size
+	saved     map[string]string
+	entry     Partition
+}
+
+// Run takes the backup and returns its manifest and directory. On any
+// failure nothing that looks like a backup is left.
+func Run(ctx context.Context, o Options) (*Manifest, string, error) {
+	if o.PauseTimeout <= 0 {
+		o.PauseTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	check, err := findCheckRDB(o)
+	if err != nil {
+		return nil, "", err
+	}
+	c := o.Cluster
+	timeout := max(c.Settings().CheckTimeout, time.Second)
+	ts, err := masters(ctx, c, o.Password, timeout)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		for _, t := range ts {
+			t.close()
+		}
+	}()
+	began := o.Now().UTC()
+	name := "twine-" + began.Format("20060102T150405Z")
+	final := filepath.Join(o.Dir, name)
+	if _, err := os.Stat(final); err == nil {
+		return nil, "", fmt.Errorf("backup: %s exists already", final)
+	}
+	partial := final + ".partial"
+	if err := os.MkdirAll(partial, 0o750); err != nil {
+		return nil, "", fmt.Errorf("backup: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(partial)
+		}
+	}()
+
+	cut, pause, err := takeCut(ctx, ts, o.PauseTimeout, timeout)
+	restoreSettings(ts, timeout)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := collect(ctx, ts, partial, o.Progress); err != nil {
+		return nil, "", err
+	}
+	for _, t := range ts {
+		if err := checkRDB(ctx, check, filepath.Join(partial, t.entry.File), &t.entry); err != nil {
+			return nil, "", err
+		}
+	}
+	m := &Manifest{
+		Format: ManifestFormat, Cluster: c.Settings().Cluster, Partitions: c.Partitions(), Hash: c.Settings().Hash,
+		Time: cut.UTC(), Pause: pause, PauseMS: float64(pause) / float64(time.Millisecond), Source: c.File(),
+	}
+	for _, t := range ts {
+		m.Parts = append(m.Parts, t.entry)
+		m.Bytes += t.entry.Bytes
+		m.Keys += t.entry.Keys
+	}
+	if err := m.write(partial); err != nil {
+		return nil, "", err
+	}
+	if err := os.Rename(partial, final); err != nil {
+		return nil, "", fmt.Errorf("backup: %w", err)
+	}
+	ok = true
+	return m, final, nil
+}
+
+// masters finds every partition's master and connects to it.
+func masters(ctx context.Context, c *config.Cluster, password string, timeout time.Duration) ([]*target, error) {
+	var sentinels *replset.Sentinels
+	if len(c.Sentinels()) > 0 {
+		sentinels = replset.NewSentinels(c, "", password, timeout)
+		defer sentinels.Close()
+	}
+	ts := make([]*target, c.Partitions())
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for p := range c.Partitions() {
+		wg.Go(func() { ts[p], errs[p] = master(ctx, c, p, password, timeout, sentinels) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, t := range ts {
+			t.close()
+		}
+		return nil, err
+	}
+	return ts, nil
+}
+
+// master finds partition p's master (the Sentinels' where they watch it,
+// else the member answering ROLE as master, else a lone node) and opens
+// its two connections: an admin client and the transfer's raw one.
+func master(ctx context.Context, c *config.Cluster, p int, password string, timeout time.Duration, sentinels *replset.Sentinels) (*target, error) {
+	set := c.ReplicaSet(p)
+	addr := ""
+	switch {
+	case len(set) == 1:
+		addr = set[0].Addr()
+	case c.Watched(set[0]) && sentinels != nil:
+		addr = sentinels.FindMaster(ctx, c.MasterName(set[0]), set)
+	default:
+		addr = replset.MasterByRole(ctx, set, password, timeout)
+	}
+	n, ok := c.NodeAt(addr)
+	if addr == "" || !ok {
+		return nil, fmt.Errorf("backup: partition %d: %w", p, ErrNoMaster)
+	}
+	o := replset.ClientOptions(addr, password, timeout, 2)
+	t := &target{partition: p, node: n, admin: redis.NewClient(o), saved: map[string]string{}}
+	if r, err := replset.Role(ctx, t.admin, timeout); err != nil || !r.Master() {
+		t.close()
+		return nil, fmt.Errorf("backup: partition %d: %s is not a master (%v): %w", p, n.Name, err, ErrNoMaster)
+	}
+	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("backup: partition %d: %s: %w", p, n.Name, err)
+	}
+	t.conn, t.rd = conn, bufio.NewReaderSize(conn, 64<<10)
+	if password != "" {
+		if err := t.send(timeout, "AUTH", password); err != nil {
+			t.close()
+			return nil, fmt.Errorf("backup: partition %d: %s: auth: %w", p, n.Name, err)
+		}
+	}
+	return t, nil
+}
+
+func (t *target) close() {
+	if t == nil {
+		return
+	}
+	if t.conn != nil {
+		t.conn.Close()
+	}
+	if t.admin != nil {
+		t.admin.Close()
+	}
+}
+
+// send writes a command on the raw connection and reads a status reply.
+func (t *target) send(timeout time.Duration, args ...string) error {
+	_ = t.conn.SetDeadline(time.Now().Add(timeout))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(t.conn, b.String()); err != nil {
+		return err
+	}
+	line, err := t.rd.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+") {
+		return fmt.Errorf("%s: %s", args[0], strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// takeCut pauses writes on every master, has each fork its snapshot for a
+// diskless transfer, and resumes writes as soon as all have forked. It
+// returns the moment of the cut (the last fork) and how long writes were
+// paused. The pause is always lifted, on every path (and by Redis after
+// pauseTimeout if this process dies).
+func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Duration) (time.Time, time.Duration, error) {
+	// Fork at once, streaming to the socket: no diskless delay.
+	if err := each(ts, func(t *target) error { return t.prepare(ctx, timeout) }); err != nil {
+		return time.Time{}, 0, err
+	}
+	ms := strconv.FormatInt(pauseTimeout.Milliseconds(), 10)
+	begin := time.Now()
+	err := each(ts, func(t *target) error {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return t.admin.Do(cctx, "CLIENT", "PAUSE", ms, "WRITE").Err()
+	})
+	defer unpause(ts, timeout)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("backup: pause writes: %w: %w", err, ErrPause)
+	}
+	err = each(ts, func(t *target) error {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		info, err := t.admin.Info(cctx, "server", "replication").Result()
+		if err != nil {
+			return err
+		}
+		f := infoFields(info)
+		t.entry.RedisVersion = f["redis_version"]
+		t.entry.Offset, _ = strconv.ParseInt(f["master_repl_offset"], 10, 64)
+		deadline := begin.Add(pauseTimeout / 2)
+		if err := t.send(time.Until(deadline), "REPLCONF", "capa", "eof"); err != nil {
+			return err
+		}
+		if err := t.send(time.Until(deadline), "REPLCONF", "rdb-only", "1"); err != nil {
+			return err
+		}
+		return t.startSync(deadline)
+	})
+	pause := time.Since(begin)
+	cut := time.Now()
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("backup: %w: %w", err, ErrPause)
+	}
+	unpause(ts, timeout)
+	return cut, pause, nil
+}
+
+// prepare makes the master fork for a transfer at once (diskless, no
+// delay), remembering the settings to put back.
+func (t *target) prepare(ctx context.Context, timeout time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, kv := range [][2]string{{"repl-diskless-sync", "yes"}, {"repl-diskless-sync-delay", "0"}} {
+		v, err := t.admin.ConfigGet(cctx, kv[0]).Result()
+		if err != nil {
+			return fmt.Errorf("backup: %s: config get %s: %w", t.node.Name, kv[0], err)
+		}
+		if v[kv[0]] == kv[1] {
+			continue
+		}
+		t.saved[kv[0]] = v[kv[0]]
+		if err := t.admin.ConfigSet(cctx, kv[0], kv[1]).Err(); err != nil {
+			return fmt.Errorf("backup: %s: config set %s: %w", t.node.Name, kv[0], err)
+		}
+	}
+	return nil
+}
+
+// restoreSettings puts back what prepare changed, with a fresh context.
+func restoreSettings(ts []*target, timeout time.Duration) {
+	_ = each(ts, func(t *target) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		for k, v := range t.saved {
+			_ = t.admin.ConfigSet(ctx, k, v).Err()
+		}
+		return nil
+	})
+}
+
+// unpause lifts the pause on every master, with a fresh context: a
+// cancelled backup must not leave writes paused until the timeout.
+func unpause(ts []*target, timeout time.Duration) {
+	_ = each(ts, func(t *target) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return t.admin.Do(ctx, "CLIENT", "UNPAUSE").Err()
+	})
+}
+
+// startSync sends SYNC and reads the transfer's header, which the master
+// sends once it has forked: "$EOF:<40 bytes>" (diskless) or "$<len>".
+// Newlines before it are the master's keep-alives.
+func (t *target) startSync(deadline time.Time) error {
+	_ = t.conn.SetDeadline(deadline)
+	if _, err := io.WriteString(t.conn, "SYNC\r\n"); err != nil {
+		return err
+	}
+	for {
+		line, err := t.rd.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("%s did not start its snapshot in time: %w", t.node.Name, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case line == "":
+			continue // keep-alive
+		case strings.HasPrefix(line, "$EOF:") && len(line) == 45:
+			t.eofMark = []byte(line[5:])
+			return nil
+		case strings.HasPrefix(line, "$"):
+			n, err := strconv.ParseInt(line[1:], 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: bad transfer header %q", t.node.Name, line)
+			}
+			t.length = n
+			return nil
+		default:
+			return fmt.Errorf("%s refused the transfer: %s", t.node.Name, line)
+		}
+	}
+}
+
+// collect streams every snapshot to its file, in parallel.
+func collect(ctx context.Context, ts []*target, dir string, progress func(int, int64, bool)) error {
+	return each(ts, func(t *target) error {
+		t.entry.Partition, t.entry.Node, t.entry.Host = t.partition, t.node.Name, t.node.Host
+		t.entry.File = fmt.Sprintf("partition-%04d.rdb", t.partition)
+		return t.receive(ctx, filepath.Join(dir, t.entry.File), progress)
+	})
+}
+
+// receive writes the transfer to path and hashes it.
+func (t *target) receive(ctx context.Context, path string, progress func(int, int64, bool)) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { t.conn.Close() })
+	defer stop()
+	_ = t.conn.SetDeadline(time.Time{})
+	h := sha256.New()
+	w := io.MultiWriter(f, h)
+	var n int64
+	if t.eofMark == nil {
+		n, err = io.CopyN(w, t.rd, t.length)
+	} else {
+		n, err = copyUntilMark(w, t.rd, t.eofMark, func(n int64) {
+			if progress != nil {
+				progress(t.partition, n, false)
+			}
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("backup: partition %d: transfer from %s: %w", t.partition, t.node.Name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	t.entry.Bytes, t.entry.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	if progress != nil {
+		progress(t.partition, n, true)
+	}
+	return nil
+}
+
+// copyUntilMark copies r to w until the 40-byte end mark, which it drops.
+func copyUntilMark(w io.Writer, r io.Reader, mark []byte, tick func(int64)) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var held []byte // the last len(mark) bytes seen, not written yet
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			held = append(held, buf[:k]...)
+			if len(held) > len(mark) {
+				out := held[:len(held)-len(mark)]
+				if _, werr := w.Write(out); werr != nil {
+					return n, werr
+				}
+				n += int64(len(out))
+				held = append(held[:0], held[len(held)-len(mark):]...)
+				tick(n)
+			}
+		}
+		if err == io.EOF {
+			if string(held) != string(mark) {
+				return n, fmt.Errorf("transfer ended without its end mark")
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// each runs fn for every target in parallel and joins the errors.
+func each(ts []*target, fn func(*target) error) error {
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Go(func() {
+			if err := fn(t); err != nil {
+				errs[i] = fmt.Errorf("partition %d (%s): %w", t.partition, t.node.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// infoFields parses an INFO reply.
+func infoFields(s string) map[string]string {
+	f := map[string]string{}
+	for line := range strings.Lines(s) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			f[k] = v
+		}
+	}
+	return f
+}

@@ -1,0 +1,197 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/twine/twine/config"
+	"github.com/twine/twine/procs/redistest"
+)
+
+// testCluster starts n plain redis-servers and a twine.conf naming them
+// as partitions 0..n-1.
+func testCluster(t *testing.T, n int, extra ...string) (*config.Cluster, []*redistest.RedisServer) {
+	t.Helper()
+	var srvs []*redistest.RedisServer
+	var b strings.Builder
+	fmt.Fprintf(&b, "set redis-server %s\n", redistest.Binary(t))
+	for i := range n {
+		s := redistest.Server(t, extra...)
+		srvs = append(srvs, s)
+		fmt.Fprintf(&b, "n%d=data %d 127.0.0.1 %d 0\n", i, i, s.Port)
+	}
+	path := filepath.Join(t.TempDir(), "twine.conf")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srvs
+}
+
+// tags returns, for each partition, a hash tag whose keys it owns.
+func tags(t *testing.T, c *config.Cluster) []string {
+	t.Helper()
+	out := make([]string, c.Partitions())
+	found := 0
+	for i := 0; found < len(out); i++ {
+		tag := "t" + strconv.Itoa(i)
+		p, err := c.Partition([]byte(tag))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[p] == "" {
+			out[p], found = tag, found+1
+		}
+	}
+	return out
+}
+
+func client(t *testing.T, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// The consistent cut: a writer does acknowledged writes one after another,
+// write i to a key of partition i mod N, while the backup runs. Loaded
+// back, the backup holds exactly a prefix of that sequence: if write s is
+// in it, every write before s is too.
+func TestBackupIsOneCut(t *testing.T) {
+	const n = 8
+	c, srvs := testCluster(t, n)
+	tg := tags(t, c)
+	clients := make([]*redis.Client, n)
+	for i, s := range srvs {
+		clients[i] = client(t, s.Addr)
+	}
+	var acked atomic.Int64
+	acked.Store(-1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := i % n
+			if err := clients[p].Set(context.Background(), fmt.Sprintf("{%s}:%d", tg[p], i), i, 0).Err(); err != nil {
+				t.Errorf("write %d: %v", i, err)
+				return
+			}
+			acked.Store(int64(i))
+		}
+	})
+	redistest.Eventually(t, 10*time.Second, func() bool { return acked.Load() > 2000 }, "the writer did not start")
+	m, dir, err := Run(context.Background(), Options{Cluster: c, Dir: t.TempDir()})
+	after := acked.Load()
+	redistest.Eventually(t, 10*time.Second, func() bool { return acked.Load() > after+2000 }, "the writer stopped")
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	t.Logf("backup %s: %d keys, %d bytes, writes paused %.2f ms", dir, m.Keys, m.Bytes, m.PauseMS)
+	if m.Partitions != n || len(m.Parts) != n || m.Keys < 2000 {
+		t.Fatalf("manifest %+v", m)
+	}
+	// Load each snapshot into a fresh redis-server and gather the writes.
+	have := map[int]bool{}
+	for _, part := range m.Parts {
+		s := redistest.Server(t, "dir "+dir, "dbfilename "+part.File)
+		cl := client(t, s.Addr)
+		keys, err := cl.Keys(context.Background(), "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(keys)) != part.Keys {
+			t.Errorf("partition %d: %d keys loaded, the manifest says %d", part.Partition, len(keys), part.Keys)
+		}
+		for _, k := range keys {
+			i, err := strconv.Atoi(k[strings.IndexByte(k, ':')+1:])
+			if err != nil {
+				t.Fatalf("key %q", k)
+			}
+			have[i] = true
+		}
+	}
+	last := -1
+	for i := range have {
+		last = max(last, i)
+	}
+	for i := 0; i <= last; i++ {
+		if !have[i] {
+			t.Fatalf("the backup holds write %d but not write %d: not one cut", last, i)
+		}
+	}
+	if len(have) != last+1 {
+		t.Fatalf("the backup holds %d writes, want the prefix 0..%d", len(have), last)
+	}
+	t.Logf("the backup holds writes 0..%d of %d acknowledged", last, acked.Load())
+}
+
+// A corrupted snapshot (one byte flipped) is found by Verify.
+func TestVerifyFindsACorruptedFile(t *testing.T) {
+	c, srvs := testCluster(t, 2)
+	for _, s := range srvs {
+		if err := client(t, s.Addr).Set(context.Background(), "k", strings.Repeat("v", 1000), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, dir, err := Run(context.Background(), Options{Cluster: c, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, _ := FindCheckRDB(c)
+	if err := Verify(context.Background(), dir, m, check); err != nil {
+		t.Fatalf("a fresh backup does not verify: %v", err)
+	}
+	path := filepath.Join(dir, m.Parts[1].File)
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(path, b, 0o644)
+	if err := Verify(context.Background(), dir, m, check); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("Verify of a flipped byte: %v, want ErrMismatch", err)
+	}
+	other, _ := testCluster(t, 3)
+	if err := m.Fits(other); !errors.Is(err, ErrMismatch) {
+		t.Errorf("Fits a 3-partition cluster: %v, want ErrMismatch", err)
+	}
+}
+
+// A master that does not answer makes the backup fail and leaves nothing
+// that looks like a backup; the other masters' writes are not left paused.
+func TestBackupFailsCleanly(t *testing.T) {
+	c, srvs := testCluster(t, 3)
+	if err := syscall.Kill(srvs[2].PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 10*time.Second, func() bool { return client(t, srvs[2].Addr).Ping(context.Background()).Err() != nil }, "the killed master still answers")
+	out := t.TempDir()
+	if _, _, err := Run(context.Background(), Options{Cluster: c, Dir: out}); err == nil {
+		t.Fatal("backup with a master down succeeded")
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a failed backup left %v", entries)
+	}
+	if err := client(t, srvs[0].Addr).Set(context.Background(), "k", "v", 0).Err(); err != nil {
+		t.Errorf("writes after the failed backup: %v", err)
+	}
+}
