@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -104,7 +105,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 			return err
 		}
 		member, err = cluster.New(cluster.Options{Cluster: c, Host: host, Snapshot: sup.Snapshot, Password: password,
-			Version: version(), Logger: log.Named("cluster")})
+			Version: version(), HTTPD: publishedAddr(web.addr(), host), Logger: log.Named("cluster")})
 		if err != nil {
 			stopMember()
 			return err
@@ -196,6 +197,19 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	}
 	log.Info("stopped", "elapsed", time.Since(begin).Round(time.Millisecond))
 	return err
+}
+
+// publishedAddr is the listener address other machines reach: a wildcard
+// listen address is reached at the host's name.
+func publishedAddr(addr, host string) string {
+	h, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		return net.JoinHostPort(host, port)
+	}
+	return addr
 }
 
 // applyConfig hands a valid new config to the supervisor and the parts of

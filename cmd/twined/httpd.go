@@ -74,6 +74,7 @@ func newHTTPD(c *config.Cluster, addr string, sup *supervisor.Supervisor, m *met
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("POST /control/{action}", h.control)
 	mux.HandleFunc("GET /partition/{p}/{role}", h.partitionRole)
+	mux.HandleFunc("POST /restore", h.restore)
 	h.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

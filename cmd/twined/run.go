@@ -42,6 +42,12 @@ type options struct {
 	httpd     string // -httpd: the listener address, overriding set httpd
 	failover  string // -failover P: the partition (or "status") to switch over
 	cluster   bool   // -status -cluster: the whole cluster, from the status node
+	backup    string // -backup DIR
+	backups   string // -backups DIR
+	verify    string // -verify PATH
+	restore   string // -restore PATH
+	partition int    // -partition P with -restore; -1 = every partition
+	yes       bool   // -yes: no confirmation asked
 }
 
 // listenAddr is the daemon's status/control address: -httpd, else the
@@ -65,6 +71,12 @@ const usageHead = `Usage:
   twined -stop|-start|-restart NODE|all control nodes of the running daemon
   twined -failover P|status [-config F] hand partition P's mastership to its
                                         most up-to-date replica, losing no write
+  twined -backup DIR [-config F]        one consistent cut of every partition into
+                                        DIR/twine-TIME/, checked; prints its path last
+  twined -backups DIR                   list the backups in DIR
+  twined -verify PATH                   re-check a backup's files
+  twined -restore PATH [-partition P] [-yes]
+                                        put a backup back (asks first on a terminal)
   twined -test-alert [-config F]        send a test mail, print the server's answer
   twined -version
 
@@ -88,6 +100,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.status, "status", false, "print the running daemon's status; exit 0 OK, 1 DEGRADED, 2 HALT, 3 UNKNOWN")
 	fs.BoolVar(&o.testAlert, "test-alert", false, "send one test mail with the config's mail settings and print the server's answer")
 	fs.StringVar(&o.format, "format", "summary", "-status format: summary, list, json, xml or html")
+	fs.StringVar(&o.backup, "backup", "", "take a backup of the whole cluster into `DIR`/twine-YYYYMMDDTHHMMSSZ/")
+	fs.StringVar(&o.backups, "backups", "", "list the backups in `DIR`")
+	fs.StringVar(&o.verify, "verify", "", "re-check the backup at `PATH` against its manifest")
+	fs.StringVar(&o.restore, "restore", "", "restore the backup at `PATH` (every partition, or -partition P)")
+	fs.IntVar(&o.partition, "partition", -1, "with -restore: only partition `P`")
+	fs.BoolVar(&o.yes, "yes", false, "with -restore: do not ask for confirmation")
 	fs.BoolVar(&o.cluster, "cluster", false, "with -status: the whole cluster's status, read from the status node")
 	fs.StringVar(&o.httpd, "httpd", "", "the daemon's status/control `HOST:PORT` (default: set httpd of the config); also where -status, -stop... ask")
 	fs.StringVar(&o.failover, "failover", "", "switch partition `P` (or status) over to its most up-to-date replica, through Sentinel where one watches it")
@@ -111,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, &mainutil.ExitError{Code: 2}
 	}
 	modes := 0
-	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert, o.failover != ""} {
+	for _, set := range []bool{o.check, o.setup, o.status, o.testAlert, o.failover != "", o.backup != "", o.backups != "", o.verify != "", o.restore != ""} {
 		if set {
 			modes++
 		}
@@ -123,7 +141,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	}
 	if modes > 1 {
-		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -failover, -stop, -start and -restart exclude each other")
+		fmt.Fprintln(stderr, "twined: -check, -setup, -status, -test-alert, -failover, -backup, -backups, -verify, -restore, -stop, -start and -restart exclude each other")
+		return o, &mainutil.ExitError{Code: 2}
+	}
+	if (o.partition != -1 || o.yes) && o.restore == "" {
+		fmt.Fprintln(stderr, "twined: -partition and -yes go with -restore")
 		return o, &mainutil.ExitError{Code: 2}
 	}
 	if o.cluster && !o.status {
@@ -168,6 +190,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runControl(ctx, o, stdout)
 	case o.failover != "":
 		return runFailover(ctx, o, stdout)
+	case o.backup != "":
+		return runBackup(ctx, o, stdout)
+	case o.backups != "":
+		return runBackups(o, stdout)
+	case o.verify != "":
+		return runVerify(ctx, o, stdout)
+	case o.restore != "":
+		return runRestore(ctx, o, stdout, stderr)
 	}
 	return runDaemon(ctx, o, stderr)
 }

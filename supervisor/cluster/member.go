@@ -34,6 +34,7 @@ type Options struct {
 	Snapshot func() supervisor.Snapshot
 	Password string
 	Version  string
+	HTTPD    string       // this twined's listener address, published for -restore
 	Logger   hclog.Logger // nil = discard
 	// Now is the clock; nil = time.Now. It must carry a monotonic reading:
 	// the lease's validity is measured with it.
@@ -137,7 +138,7 @@ func (m *Member) Step(ctx context.Context) {
 func (m *Member) publish(ctx context.Context) error {
 	snap := m.o.Snapshot()
 	rec := HostRecord{Host: m.o.Host, Status: snap.Status.String(), Time: snap.Time, Version: m.o.Version, Started: m.start,
-		Nodes: snap.Nodes, Masters: snap.Masters}
+		HTTPD: m.o.HTTPD, Nodes: snap.Nodes, Masters: snap.Masters}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -580,4 +581,27 @@ func (s IncidentStore) Save(b []byte) error {
 		return errors.New("refused: the lease is no longer ours")
 	}
 	return err
+}
+
+// ControlAddr returns the listener address host's twined publishes on the
+// status node ("" when it publishes none).
+func ControlAddr(ctx context.Context, c *config.Cluster, password, host string) (string, error) {
+	st, err := newStore(c, "", password, max(c.Settings().CheckTimeout, time.Second))
+	if err != nil {
+		return "", err
+	}
+	defer st.close()
+	var raw string
+	if err := st.do(ctx, func(ctx context.Context, cl *redis.Client) error {
+		var err error
+		raw, err = cl.Get(ctx, KeysOf(c).Host(host)).Result()
+		return err
+	}); err != nil {
+		return "", err
+	}
+	var rec HostRecord
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return "", err
+	}
+	return rec.HTTPD, nil
 }

@@ -16,6 +16,7 @@ type HostRecord struct {
 	Time    time.Time               `json:"time"`
 	Version string                  `json:"version"` // of twined
 	Started time.Time               `json:"started"` // when this twined started
+	HTTPD   string                  `json:"httpd"`   // this twined's status/control listener, HOST:PORT
 	Nodes   []supervisor.NodeStatus `json:"nodes"`
 	Masters []supervisor.SetMaster  `json:"masters"`
 }

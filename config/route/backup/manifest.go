@@ -170,10 +170,14 @@ func findCheckRDB(o Options) (string, error) {
 	return FindCheckRDB(o.Cluster)
 }
 
-// FindCheckRDB returns redis-check-rdb: beside the cluster's redis-server,
-// else on PATH.
+// FindCheckRDB returns redis-check-rdb: beside the cluster's redis-server
+// (c may be nil), else on PATH.
 func FindCheckRDB(c *config.Cluster) (string, error) {
-	if bin, err := exec.LookPath(c.Settings().RedisServer); err == nil {
+	server := "redis-server"
+	if c != nil {
+		server = c.Settings().RedisServer
+	}
+	if bin, err := exec.LookPath(server); err == nil {
 		if p := filepath.Join(filepath.Dir(bin), "redis-check-rdb"); isExec(p) {
 			return p, nil
 		}
