@@ -55,6 +55,10 @@ type Options struct {
 	// arrive (from several goroutines; it must be safe for that).
 	Progress func(partition int, bytes int64, done bool)
 	Now      func() time.Time // nil = time.Now
+
+	// paused, when set (by tests), is called while writes are paused,
+	// before the snapshots are asked for.
+	paused func()
 }
 
 // target is one partition's master during a backup.
@@ -111,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Manifest, string, error) {
 		}
 	}()
 
-	cut, pause, err := takeCut(ctx, ts, o.PauseTimeout, timeout)
+	cut, pause, err := takeCut(ctx, ts, o.PauseTimeout, timeout, o.paused)
 	restoreSettings(ts, timeout)
 	if err != nil {
 		return nil, "", err
@@ -243,7 +247,7 @@ func (t *target) send(timeout time.Duration, args ...string) error {
 // returns the moment of the cut (the last fork) and how long writes were
 // paused. The pause is always lifted, on every path (and by Redis after
 // pauseTimeout if this process dies).
-func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Duration) (time.Time, time.Duration, error) {
+func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Duration, paused func()) (time.Time, time.Duration, error) {
 	// Fork at once, streaming to the socket: no diskless delay.
 	if err := each(ts, func(t *target) error { return t.prepare(ctx, timeout) }); err != nil {
 		return time.Time{}, 0, err
@@ -258,6 +262,9 @@ func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Durat
 	defer unpause(ts, timeout)
 	if err != nil {
 		return time.Time{}, 0, fmt.Errorf("backup: pause writes: %w: %w", err, ErrPause)
+	}
+	if paused != nil {
+		paused()
 	}
 	err = each(ts, func(t *target) error {
 		cctx, cancel := context.WithTimeout(ctx, timeout)

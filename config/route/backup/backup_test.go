@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -193,5 +194,70 @@ func TestBackupFailsCleanly(t *testing.T) {
 	}
 	if err := client(t, srvs[0].Addr).Set(context.Background(), "k", "v", 0).Err(); err != nil {
 		t.Errorf("writes after the failed backup: %v", err)
+	}
+}
+
+// helperEnv, set in a child test process, makes it run a backup of the
+// cluster in that twine.conf and SIGKILL itself while writes are paused.
+const helperEnv = "TWINE_BACKUP_DIE_PAUSED"
+
+func TestMain(m *testing.M) {
+	if conf := os.Getenv(helperEnv); conf != "" {
+		c, err := config.Load(conf)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		_, _, err = Run(context.Background(), Options{Cluster: c, Dir: os.TempDir(), PauseTimeout: 2 * time.Second,
+			paused: func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }})
+		fmt.Fprintln(os.Stderr, "not killed:", err)
+		os.Exit(3)
+	}
+	os.Exit(m.Run())
+}
+
+// A backup SIGKILLed while writes are paused: Redis lifts the pause by
+// itself after PauseTimeout, so writes resume.
+func TestPauseEndsWhenBackupIsKilled(t *testing.T) {
+	c, srvs := testCluster(t, 2)
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+c.File())
+	killed := time.Now()
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the helper did not die of SIGKILL: %v\n%s", err, out)
+	}
+	cl := client(t, srvs[0].Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.Set(ctx, "after", "1", 0).Err(); err != nil {
+		t.Fatalf("write after the killed backup: %v", err)
+	}
+	waited := time.Since(killed)
+	t.Logf("a write went through %s after the backup was started and killed (pause timeout 2s)", waited.Round(time.Millisecond))
+	if waited < time.Second {
+		t.Errorf("the write went through after %s: was the pause ever taken?", waited)
+	}
+}
+
+// A master that dies while writes are paused: the backup fails, nothing
+// is kept, and the other masters take writes at once.
+func TestMasterDiesDuringTheCut(t *testing.T) {
+	c, srvs := testCluster(t, 3)
+	out := t.TempDir()
+	_, _, err := Run(context.Background(), Options{Cluster: c, Dir: out, PauseTimeout: 30 * time.Second,
+		paused: func() { _ = syscall.Kill(srvs[1].PID, syscall.SIGKILL) }})
+	if !errors.Is(err, ErrPause) {
+		t.Fatalf("backup with a master killed in the cut: %v, want ErrPause", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("the failed backup left %v", entries)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, i := range []int{0, 2} {
+		if err := client(t, srvs[i].Addr).Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Errorf("master %d still paused after the failed backup: %v", i, err)
+		}
 	}
 }
