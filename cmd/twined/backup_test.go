@@ -110,7 +110,17 @@ func TestRestoreOnePartitionRefusalsAndRollback(t *testing.T) {
 	fill(t, tc, "new", 10)
 	pids := map[string]int{"m0": tc.pid("m0"), "n1": tc.pid("n1"), "n2": tc.pid("n2")}
 
-	code, out, errOut := runCLI(t, "-restore", path, "-partition", "1", "-yes", "-config", tc.path, "-httpd", tc.httpd["127.0.0.1"])
+	// -backups lists it, -verify re-checks it.
+	code, out, errOut := runCLI(t, "-backups", filepath.Dir(path))
+	if code != 0 || !strings.Contains(out, filepath.Base(path)) || !strings.Contains(out, "complete") {
+		t.Errorf("-backups: code %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "-verify", path, "-config", tc.path)
+	if code != 0 || !strings.Contains(out, "ok: 3 partitions, 300 keys") {
+		t.Errorf("-verify: code %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = runCLI(t, "-restore", path, "-partition", "1", "-yes", "-config", tc.path, "-httpd", tc.httpd["127.0.0.1"])
 	if code != 0 {
 		t.Fatalf("-restore -partition 1: code %d\n%s%s", code, out, errOut)
 	}
