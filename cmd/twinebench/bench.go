@@ -19,6 +19,7 @@ type bench struct {
 	redis    string // absolute path of redis-server
 	twined   string // twined binary
 	duration time.Duration
+	hosts    int       // hosts of the cluster scenario (-hosts)
 	keep     bool      // leave the clusters' directories in place
 	progress io.Writer // one line per trial
 }

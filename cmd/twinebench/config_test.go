@@ -127,12 +127,12 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseScenarios("kill,reboot"); err == nil || !strings.Contains(err.Error(), `"reboot"`) {
 		t.Errorf("parseScenarios(kill,reboot) error = %v", err)
 	}
-	for _, args := range [][]string{{"-n", "-1"}, {"-duration", "10ms"}, {"-twined", "/nonexistent/twined"}, {"extra"}, {"-bogus"}} {
+	for _, args := range [][]string{{"-n", "-1"}, {"-duration", "10ms"}, {"-twined", "/nonexistent/twined"}, {"-hosts", "2"}, {"-hosts", "9"}, {"extra"}, {"-bogus"}} {
 		if _, err := parseOptions(args, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("parseOptions(%q) error = %v, want a usage error", args, err)
 		}
 	}
-	if o, err := parseOptions([]string{"-scenario", "kill", "-n", "4"}, io.Discard); err != nil || o.scenario != "kill" || o.nodes != 4 || o.duration != time.Minute {
+	if o, err := parseOptions([]string{"-scenario", "kill", "-n", "4"}, io.Discard); err != nil || o.scenario != "kill" || o.nodes != 4 || o.duration != time.Minute || o.hosts != 8 {
 		t.Errorf("parseOptions = %+v, %v", o, err)
 	}
 	if got := commandLine("/tmp/go-build123/b001/exe/twinebench", []string{"-scenario", "kill", "-supervisor", "a b"}); got != `go run ./cmd/twinebench -scenario kill -supervisor "a b"` {

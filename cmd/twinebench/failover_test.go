@@ -73,3 +73,53 @@ func TestFailoverScenariosIgnoreFlags(t *testing.T) {
 		t.Errorf("kill measures %v under -supervisor monit", got)
 	}
 }
+
+// TestFleetTwineConf parses the many-host cluster's twine.conf: partition
+// p on host p%hosts, one node each, the status node on the first host,
+// twine's default cluster settings.
+func TestFleetTwineConf(t *testing.T) {
+	hosts := fleetHosts[:3]
+	ports := map[string][]int{"127.0.0.1": {21001, 21002}, "127.0.0.2": {21001, 21003}, "127.0.0.3": {21004}}
+	text := fleetTwineConf("/bench/f1", "/usr/bin/redis-server", hosts, ports, 21009, []string{twinedStopTimeout})
+	c, err := config.Parse("/bench/f1/twine.conf", text)
+	if err != nil {
+		t.Fatalf("the generated twine.conf does not parse: %v\n%s", err, text)
+	}
+	if c.Partitions() != 5 || len(c.Hosts()) != 3 {
+		t.Fatalf("%d partitions on %v, want 5 on 3 hosts\n%s", c.Partitions(), c.Hosts(), text)
+	}
+	for p := range 5 {
+		set := c.ReplicaSet(p)
+		if len(set) != 1 || set[0].Host != hosts[p%3] || set[0].Name != nodeName(p) {
+			t.Errorf("partition %d = %+v, want one node on %s", p, set, hosts[p%3])
+		}
+	}
+	if n := c.NodesOn("127.0.0.2"); len(n) != 2 || n[1].Addr() != "127.0.0.2:21003" {
+		t.Errorf("nodes on 127.0.0.2 = %+v", n)
+	}
+	if st := c.StatusNodes(); len(st) != 1 || st[0].Name != fleetStatusName || st[0].Addr() != "127.0.0.1:21009" {
+		t.Errorf("status nodes = %+v", st)
+	}
+	s := c.Settings()
+	if s.CheckInterval != time.Second || s.HostTTL != 5*time.Second || s.AlphaTTL != 10*time.Second || s.StopTimeout != 10*time.Second {
+		t.Errorf("settings = %+v", s)
+	}
+	for i, want := range []int{2, 2, 1} {
+		if got := fleetNodesOn(i, 3, 5); got != want {
+			t.Errorf("fleetNodesOn(%d, 3, 5) = %d, want %d", i, got, want)
+		}
+	}
+	if got := fleetNodesOn(7, 8, 256); got != 32 {
+		t.Errorf("fleetNodesOn(7, 8, 256) = %d, want 32", got)
+	}
+}
+
+// TestTrafficFormat checks how bytes per second are printed.
+func TestTrafficFormat(t *testing.T) {
+	r := result{Unit: "B/s"}
+	for v, want := range map[float64]string{812: "812B/s", 61320: "61.3kB/s", 1254000: "1.25MB/s"} {
+		if got := r.format(v); got != want {
+			t.Errorf("format(%v B/s) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -14,9 +14,15 @@
 // and Sentinel killed → a replica accepting writes, twined only); both
 // also count the acknowledged writes the new master lacks.
 //
-//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|startfloor|coldstart|idle|failover|hostlost]
-//	    [-supervisor twined|monit|supervisord|all] [-n N] [-trials T]
-//	    [-duration 60s] [-twined PATH] [-redis-server PATH] [-json]
+// The cluster scenario builds one cluster over many hosts (-hosts, default
+// 8, on 127.0.0.1-8; -n data nodes in all, default 256) with a status node
+// and a twined per host, and measures the twineds' idle CPU (together, and
+// the alpha's alone), the status node's traffic, a whole host SIGKILLed →
+// `twined -status -cluster` reporting HALT, and that command's run time.
+//
+//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|portfree|startfloor|coldstart|pingfloor|idle|failover|hostlost|cluster]
+//	    [-supervisor twined|monit|supervisord|all] [-n N] [-trials T] [-hosts H]
+//	    [-duration 60s] [-twined PATH] [-redis-server PATH] [-json] [-keep]
 package main
 
 import (
@@ -74,6 +80,7 @@ type options struct {
 	nodes      int
 	trials     int
 	duration   time.Duration
+	hosts      int
 	twined     string
 	redis      string
 	json       bool
@@ -111,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	b := &bench{tmp: tmp, redis: redis, twined: o.twined, duration: o.duration, keep: o.keep, progress: stderr}
+	b := &bench{tmp: tmp, redis: redis, twined: o.twined, duration: o.duration, hosts: o.hosts, keep: o.keep, progress: stderr}
 	rep := report{Command: commandLine(os.Args[0], args), Load: loadAverage(), CPUs: runtime.NumCPU()}
 	if !o.json {
 		fmt.Fprintf(stdout, "command: %s\nload average at start: %s (%d CPUs)\n", rep.Command, rep.Load, rep.CPUs)
@@ -165,17 +172,18 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, a comma-separated list, or all")
-	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost twined)")
-	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, portfree 8, startfloor and coldstart 64, pingfloor and idle 256; floor always 1, failover and hostlost always 3)")
-	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost 3)")
-	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle scenario measures (in windows of 10s)")
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, cluster, a comma-separated list, or all")
+	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost and cluster twined)")
+	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, portfree 8, startfloor and coldstart 64, pingfloor and idle 256, cluster 256 data nodes over all its hosts; floor always 1, failover and hostlost always 3)")
+	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost and cluster 3)")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long the idle, pingfloor and cluster scenarios measure idle cost (in windows of 10s)")
+	fs.IntVar(&o.hosts, "hosts", len(fleetHosts), fmt.Sprintf("hosts of the cluster scenario, 3 to %d (127.0.0.1 and up, a twined each)", len(fleetHosts)))
 	fs.StringVar(&o.twined, "twined", "", "twined binary to measure (default: build ./cmd/twined)")
 	fs.StringVar(&o.redis, "redis-server", "", "redis-server binary (default: $"+redisServerEnv+", else redis-server on PATH)")
 	fs.BoolVar(&o.json, "json", false, "write the results as JSON")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs) and print its path")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1,\nand fail-over of a replica set on 127.0.0.1-3 (twined and plain Redis Sentinel).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: twinebench [flags]\n\nMeasures twined (and monit, supervisord) on N redis nodes on 127.0.0.1,\nfail-over of a replica set on 127.0.0.1-3 (twined and plain Redis Sentinel),\nand one cluster over many hosts on 127.0.0.1-8 (a twined each, a status node).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +199,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: -n and -trials must not be negative", errUsage)
 	case o.duration < time.Second:
 		return o, fmt.Errorf("%w: -duration must be at least 1s", errUsage)
+	case o.hosts < 3 || o.hosts > len(fleetHosts):
+		return o, fmt.Errorf("%w: -hosts must be 3 to %d", errUsage, len(fleetHosts))
 	}
 	if o.twined != "" {
 		p, err := exec.LookPath(o.twined)

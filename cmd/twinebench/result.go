@@ -43,7 +43,7 @@ type result struct {
 	Metric     string // what a sample is, for the JSON output
 	Supervisor string
 	Nodes      int
-	Unit       string    // ms, %, MB, writes (a count)
+	Unit       string    // ms, %, MB, B/s, writes or n (a count)
 	Samples    []float64 // +Inf: the event did not happen within Limit
 	Limit      float64   // in Unit; for "not replaced within" notes
 	Target     target
@@ -72,8 +72,8 @@ func (r result) verdict() string {
 }
 
 // format renders v in the result's unit: "12.3ms", "1.42s", "0.84%",
-// "23.1MB", a count of writes as a bare number ("0", "0.33" for a mean);
-// "-" for NaN and ">LIMIT" for +Inf.
+// "23.1MB", "812B/s", "61.3kB/s", "1.25MB/s", a count of writes as a bare
+// number ("0", "0.33" for a mean); "-" for NaN and ">LIMIT" for +Inf.
 func (r result) format(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -89,6 +89,14 @@ func (r result) format(v float64) string {
 		return fmt.Sprintf("%.1fms", v)
 	case "%":
 		return fmt.Sprintf("%.2f%%", v)
+	case "B/s":
+		switch {
+		case v >= 1e6:
+			return fmt.Sprintf("%.2fMB/s", v/1e6)
+		case v >= 1e3:
+			return fmt.Sprintf("%.1fkB/s", v/1e3)
+		}
+		return fmt.Sprintf("%.0fB/s", v)
 	case "writes", "n":
 		if v == math.Trunc(v) {
 			return fmt.Sprintf("%.0f", v)

@@ -133,3 +133,28 @@ func processesMentioning(s string) []string {
 	}
 	return out
 }
+
+// TestSmokeCluster runs the cluster scenario at its smallest, end to end:
+// three hosts of one node each and a status node, a twined per host, one
+// idle window, the command's runs, one host killed → HALT, teardown.
+func TestSmokeCluster(t *testing.T) {
+	_, rows := runSmoke(t, 2*time.Minute, "-scenario", "cluster", "-hosts", "3", "-n", "3", "-trials", "1", "-duration", "1s")
+	want := []string{"cluster_cpu_percent", "alpha_cpu_percent", "status_node_bytes_per_second", "hostlost_to_halt", "status_cluster_command_ms"}
+	if len(rows) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(rows), len(want), rows)
+	}
+	for i, r := range rows {
+		if r.Scenario != "cluster" || r.Supervisor != "twined" || r.Metric != want[i] || r.Nodes != 3 || r.Failed || r.Missing != 0 || r.Max == nil {
+			t.Errorf("result %d = %+v, want %s with samples", i, r, want[i])
+		}
+	}
+	if r := rows[2]; r.Max != nil && *r.Max <= 0 {
+		t.Errorf("the status node moved %v bytes per second, want some", *r.Max)
+	}
+	if r := rows[3]; r.Trials != 1 || r.Max != nil && (*r.Max <= 0 || *r.Max >= float64(haltLimit.Milliseconds())) {
+		t.Errorf("hostlost_to_halt = %+v, want one sample within %s", r, haltLimit)
+	}
+	if r := rows[4]; r.Trials != commandRuns {
+		t.Errorf("status_cluster_command_ms has %d runs, want %d", r.Trials, commandRuns)
+	}
+}
