@@ -59,6 +59,8 @@ type Member struct {
 	validUntil time.Time            // the lease may have expired elsewhere from then on
 	view       View                 // the last view computed or read
 	contact    time.Time            // the status node last answered
+	viewRead   time.Time            // when a non-alpha last read the view
+	readMu     sync.Mutex           // one view read at a time
 	lastSeen   map[string]time.Time // each host's last record seen, to date a lost one
 	turned     map[string]time.Time // when each host was last found lost or back (Snapshot)
 }
@@ -109,6 +111,9 @@ func (m *Member) Step(ctx context.Context) {
 		m.log.Debug("publish to the status node failed", "error", err)
 		m.loseLease("the status node does not answer")
 		m.setView(View{Cluster: s.Cluster, Status: StatusUnknown, Reason: "no status node answers: " + err.Error(), Time: m.now()})
+		m.mu.Lock()
+		m.viewRead = m.now()
+		m.mu.Unlock()
 		return
 	}
 	m.touch()
@@ -126,12 +131,9 @@ func (m *Member) Step(ctx context.Context) {
 		m.setView(v)
 		return
 	}
-	v, err := m.readView(ctx)
-	if err != nil {
-		m.log.Debug("read the cluster view", "error", err)
-		return
-	}
-	m.setView(v)
+	// Not alpha: the view is read when someone asks for it (View), not
+	// every round: at hundreds of nodes it is tens of kilobytes per host
+	// and second.
 }
 
 // publish writes this host's record with an expiry of host-ttl.
@@ -432,11 +434,34 @@ func readView(ctx context.Context, st *store, k Keys, c *config.Cluster, now tim
 	return v, nil
 }
 
-// View returns the last cluster view computed or read.
+// View returns the cluster view: as alpha, the one it computed last;
+// otherwise the alpha's, read from the status node when the one read last
+// is older than check-interval. Safe for concurrent use.
 func (m *Member) View() View {
+	if m.IsAlpha() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.view
+	}
+	m.readMu.Lock()
+	defer m.readMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.view
+	v, at := m.view, m.viewRead
+	m.mu.Unlock()
+	c := m.cluster()
+	if m.now().Sub(at) < c.Settings().CheckInterval {
+		return v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(c.Settings().CheckTimeout, time.Second))
+	defer cancel()
+	nv, err := m.readView(ctx)
+	if err != nil {
+		nv = View{Cluster: c.Settings().Cluster, Status: StatusUnknown, Reason: "no status node answers: " + err.Error(), Time: m.now()}
+	}
+	m.mu.Lock()
+	m.view, m.viewRead = nv, m.now()
+	m.mu.Unlock()
+	return nv
 }
 
 func (m *Member) setView(v View) {
