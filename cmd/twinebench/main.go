@@ -20,7 +20,12 @@
 // the alpha's alone), the status node's traffic, a whole host SIGKILLed →
 // `twined -status -cluster` reporting HALT, and that command's run time.
 //
-//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|portfree|startfloor|coldstart|pingfloor|idle|failover|hostlost|cluster]
+// The backup scenario fills a single-host cluster's partitions with keys
+// and measures `twined -backup` (how long writes were paused, the whole
+// run) and `twined -restore` of it, against redis-server loading the same
+// RDB files with no supervisor.
+//
+//	go run ./cmd/twinebench [-scenario all|floor|kill|sigstop|portfree|startfloor|coldstart|pingfloor|idle|failover|hostlost|cluster|backup]
 //	    [-supervisor twined|monit|supervisord|all] [-n N] [-trials T] [-hosts H]
 //	    [-duration 60s] [-twined PATH] [-redis-server PATH] [-json] [-keep]
 package main
@@ -172,7 +177,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("twinebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, cluster, a comma-separated list, or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "floor, kill, sigstop, portfree, startfloor, coldstart, pingfloor, idle, failover, hostlost, cluster, backup, a comma-separated list, or all")
 	fs.StringVar(&o.supervisor, "supervisor", "twined", "twined, monit, supervisord, a comma-separated list, or all (failover always measures twined and plain sentinel, hostlost and cluster twined)")
 	fs.IntVar(&o.nodes, "n", 0, "nodes per cluster (0 = the scenario's default: kill 32, sigstop 32, portfree 8, startfloor and coldstart 64, pingfloor and idle 256, cluster 256 data nodes over all its hosts; floor always 1, failover and hostlost always 3)")
 	fs.IntVar(&o.trials, "trials", 0, "trials per measurement (0 = the scenario's default: kill one per node, sigstop, startfloor, coldstart and failover 5, floor 20, hostlost and cluster 3)")

@@ -34,7 +34,7 @@ type scenario struct {
 
 // scenarios in the order -scenario all runs them.
 var scenarios = []scenario{floorScenario, killScenario, sigstopScenario, portFreeScenario, startFloorScenario, coldstartScenario,
-	pingFloorScenario, idleScenario, failoverScenario, hostlostScenario, clusterScenario}
+	pingFloorScenario, idleScenario, failoverScenario, hostlostScenario, clusterScenario, backupScenario}
 
 // parseScenarios parses -scenario: a comma-separated list of names, or
 // "all".
