@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -131,13 +133,27 @@ func runRestore(ctx context.Context, o options, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Partitions are restored side by side, a few at a time: each is one
+	// node stopped, swapped and started on its host.
+	var mu sync.Mutex
 	var failed []string
+	out := &lockedWriter{w: stdout, mu: &mu}
+	sem := make(chan struct{}, restoreParallel)
+	var wg sync.WaitGroup
 	for _, p := range parts {
-		if err := restorePartition(ctx, o, c, password, o.restore, p, stdout); err != nil {
-			fmt.Fprintf(stderr, "partition %d: %v\n", p.Partition, err)
-			failed = append(failed, strconv.Itoa(p.Partition))
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := restorePartition(ctx, o, c, password, o.restore, p, out); err != nil {
+				mu.Lock()
+				fmt.Fprintf(stderr, "partition %d: %v\n", p.Partition, err)
+				failed = append(failed, strconv.Itoa(p.Partition))
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
+	slices.SortFunc(failed, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
 	var ttl int64
 	for _, p := range parts {
 		ttl += p.Expires
@@ -149,6 +165,21 @@ func runRestore(ctx context.Context, o options, stdout, stderr io.Writer) error 
 		return fmt.Errorf("restore failed for partition(s) %s (the others are restored)", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// restoreParallel is how many partitions a restore handles at once.
+const restoreParallel = 8
+
+// lockedWriter serializes the lines of goroutines writing to w.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // confirm asks on a terminal; without one it needs -yes.
