@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,12 +32,13 @@ var backupScenario = scenario{
 const backupKeys = 10000
 
 func runBackup(ctx context.Context, b *bench, sys system, base result, trials int) ([]result, error) {
-	pause, total, restore, load := base, base, base, base
+	pause, forks, total, restore, load := base, base, base, base, base
 	pause.Metric, pause.Unit, pause.Target = "backup_pause_ms", "ms", target{Text: "max ≤ 50ms (64 partitions)", Max: 50}
+	forks.Supervisor, forks.Metric, forks.Unit, forks.Target = "none", "fork_floor_ms", "ms", target{Text: "none (the floor under the pause: BGSAVE on every node at once → all forked)"}
 	total.Metric, total.Unit, total.Target = "backup_total_ms", "ms", target{Text: "none"}
 	restore.Metric, restore.Unit, restore.Target = "restore_total_ms", "ms", target{Text: "none (twined -restore of every partition)"}
 	load.Supervisor, load.Metric, load.Unit, load.Target = "none", "plain_load_ms", "ms", target{Text: "none (the floor: N redis-servers loading the snapshots)"}
-	rows := func() []result { return []result{pause, total, restore, load} }
+	rows := func() []result { return []result{pause, forks, total, restore, load} }
 	if sys.Name() != "twined" {
 		return nil, nil // the bench of twined's own commands
 	}
@@ -60,6 +62,14 @@ func runBackup(ctx context.Context, b *bench, sys system, base result, trials in
 				return err
 			}
 		}
+		for i := range trials {
+			d, err := forkAll(ctx, c)
+			if err != nil {
+				return err
+			}
+			forks.Samples = append(forks.Samples, ms(d))
+			b.logf("fork floor: trial %d/%d: every node forked in %.1fms", i+1, trials, ms(d))
+		}
 		for i := range min(trials, 3) {
 			begin := time.Now()
 			cmd := exec.CommandContext(ctx, b.twined, "-restore", last, "-yes", "-config", c.file)
@@ -80,6 +90,54 @@ func runBackup(ctx context.Context, b *bench, sys system, base result, trials in
 		return nil
 	})
 	return rows(), err
+}
+
+// forkAll sends BGSAVE to every node at once and returns the time until
+// all have answered (each answers once it has forked its child), then
+// waits for the children to end.
+func forkAll(ctx context.Context, c *cluster) (time.Duration, error) {
+	clients := make([]*redis.Client, len(c.nodes))
+	for i, n := range c.nodes {
+		clients[i] = redis.NewClient(&redis.Options{Addr: n.Addr(), Protocol: 2, DisableIdentity: true})
+		defer clients[i].Close()
+		if err := clients[i].Ping(ctx).Err(); err != nil { // connected before the clock starts
+			return 0, err
+		}
+	}
+	errs := make(chan error, len(clients))
+	begin := time.Now()
+	for _, cl := range clients {
+		go func() { errs <- cl.BgSave(ctx).Err() }()
+	}
+	var first error
+	for range clients {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	d := time.Since(begin)
+	if first != nil {
+		return 0, fmt.Errorf("bgsave: %w", first)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for _, cl := range clients {
+		for {
+			info, err := cl.Info(ctx, "persistence").Result()
+			if err != nil {
+				return 0, err
+			}
+			if strings.Contains(info, "rdb_bgsave_in_progress:0") {
+				break
+			}
+			if time.Now().After(deadline) {
+				return 0, fmt.Errorf("a BGSAVE did not end within a minute")
+			}
+			if err := pause(ctx, 5*time.Millisecond); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return d, pause1s(ctx)
 }
 
 // pause1s waits a second between backups (each leaves a fork behind it).

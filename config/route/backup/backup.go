@@ -120,7 +120,7 @@ func Run(ctx context.Context, o Options) (*Manifest, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := collect(ctx, ts, partial, o.Progress); err != nil {
+	if err := collect(ctx, ts, partial, timeout, o.Progress); err != nil {
 		return nil, "", err
 	}
 	for _, t := range ts {
@@ -266,32 +266,15 @@ func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Durat
 	if paused != nil {
 		paused()
 	}
-	err = each(ts, func(t *target) error {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		info, err := t.admin.Info(cctx, "server", "replication").Result()
-		if err != nil {
-			return err
-		}
-		f := infoFields(info)
-		t.entry.RedisVersion = f["redis_version"]
-		t.entry.Offset, _ = strconv.ParseInt(f["master_repl_offset"], 10, 64)
-		deadline := begin.Add(pauseTimeout / 2)
-		if err := t.send(time.Until(deadline), "REPLCONF", "capa", "eof"); err != nil {
-			return err
-		}
-		if err := t.send(time.Until(deadline), "REPLCONF", "rdb-only", "1"); err != nil {
-			return err
-		}
-		return t.startSync(deadline)
-	})
-	pause := time.Since(begin)
+	deadline := begin.Add(pauseTimeout / 2)
+	err = each(ts, func(t *target) error { return t.startSync(deadline) })
 	cut := time.Now()
 	if err != nil {
 		return time.Time{}, 0, fmt.Errorf("backup: %w: %w", err, ErrPause)
 	}
 	unpause(ts, timeout)
-	return cut, pause, nil
+	// Writes were paused from the first CLIENT PAUSE to the last UNPAUSE.
+	return cut, time.Since(begin), nil
 }
 
 // prepare makes the master fork for a transfer at once (diskless, no
@@ -299,6 +282,20 @@ func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Durat
 func (t *target) prepare(ctx context.Context, timeout time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	info, err := t.admin.Info(cctx, "server").Result()
+	if err != nil {
+		return fmt.Errorf("backup: %s: info: %w", t.node.Name, err)
+	}
+	t.entry.RedisVersion = infoFields(info)["redis_version"]
+	// The transfer's connection asks for a diskless snapshot only (no
+	// replication stream after it), before the pause: during it, one
+	// round trip per master.
+	if err := t.send(timeout, "REPLCONF", "capa", "eof"); err != nil {
+		return fmt.Errorf("backup: %s: %w", t.node.Name, err)
+	}
+	if err := t.send(timeout, "REPLCONF", "rdb-only", "1"); err != nil {
+		return fmt.Errorf("backup: %s: %w", t.node.Name, err)
+	}
 	for _, kv := range [][2]string{{"repl-diskless-sync", "yes"}, {"repl-diskless-sync-delay", "0"}} {
 		v, err := t.admin.ConfigGet(cctx, kv[0]).Result()
 		if err != nil {
@@ -337,12 +334,15 @@ func unpause(ts []*target, timeout time.Duration) {
 	})
 }
 
-// startSync sends SYNC and reads the transfer's header, which the master
-// sends once it has forked: "$EOF:<40 bytes>" (diskless) or "$<len>".
+// startSync sends PSYNC for a full snapshot and reads the master's
+// "+FULLRESYNC <replid> <offset>". A master sends it for a diskless
+// transfer in the command that forks the snapshot's child, so once it is
+// here the snapshot is taken (or failed, which the transfer then reports)
+// and writes may resume; the offset is the cut's, as writes are paused.
 // Newlines before it are the master's keep-alives.
 func (t *target) startSync(deadline time.Time) error {
 	_ = t.conn.SetDeadline(deadline)
-	if _, err := io.WriteString(t.conn, "SYNC\r\n"); err != nil {
+	if _, err := io.WriteString(t.conn, "*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n"); err != nil {
 		return err
 	}
 	for {
@@ -354,15 +354,13 @@ func (t *target) startSync(deadline time.Time) error {
 		switch {
 		case line == "":
 			continue // keep-alive
-		case strings.HasPrefix(line, "$EOF:") && len(line) == 45:
-			t.eofMark = []byte(line[5:])
-			return nil
-		case strings.HasPrefix(line, "$"):
-			n, err := strconv.ParseInt(line[1:], 10, 64)
-			if err != nil {
-				return fmt.Errorf("%s: bad transfer header %q", t.node.Name, line)
+		case strings.HasPrefix(line, "+FULLRESYNC "):
+			f := strings.Fields(line)
+			off, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+			if len(f) != 3 || err != nil {
+				return fmt.Errorf("%s: bad PSYNC reply %q", t.node.Name, line)
 			}
-			t.length = n
+			t.entry.Offset = off
 			return nil
 		default:
 			return fmt.Errorf("%s refused the transfer: %s", t.node.Name, line)
@@ -370,17 +368,47 @@ func (t *target) startSync(deadline time.Time) error {
 	}
 }
 
+// readHeader reads the transfer's header, which the snapshot's child
+// writes first: "$EOF:<40 bytes>" (diskless) or "$<len>". Newlines before
+// it are the master's keep-alives.
+func (t *target) readHeader(timeout time.Duration) error {
+	_ = t.conn.SetDeadline(time.Now().Add(timeout))
+	for {
+		line, err := t.rd.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("%s did not send its snapshot: %w", t.node.Name, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case line == "":
+			continue // keep-alive
+		case strings.HasPrefix(line, "$EOF:") && len(line) == 45:
+			t.eofMark = []byte(line[5:])
+			return nil
+		case strings.HasPrefix(line, "$"):
+			n, err := strconv.ParseInt(line[1:], 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s: bad transfer header %q", t.node.Name, line)
+			}
+			t.length = n
+			return nil
+		default:
+			return fmt.Errorf("%s failed its snapshot: %s", t.node.Name, line)
+		}
+	}
+}
+
 // collect streams every snapshot to its file, in parallel.
-func collect(ctx context.Context, ts []*target, dir string, progress func(int, int64, bool)) error {
+func collect(ctx context.Context, ts []*target, dir string, timeout time.Duration, progress func(int, int64, bool)) error {
 	return each(ts, func(t *target) error {
 		t.entry.Partition, t.entry.Node, t.entry.Host = t.partition, t.node.Name, t.node.Host
 		t.entry.File = fmt.Sprintf("partition-%04d.rdb", t.partition)
-		return t.receive(ctx, filepath.Join(dir, t.entry.File), progress)
+		return t.receive(ctx, filepath.Join(dir, t.entry.File), timeout, progress)
 	})
 }
 
 // receive writes the transfer to path and hashes it.
-func (t *target) receive(ctx context.Context, path string, progress func(int, int64, bool)) error {
+func (t *target) receive(ctx context.Context, path string, timeout time.Duration, progress func(int, int64, bool)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -388,6 +416,9 @@ func (t *target) receive(ctx context.Context, path string, progress func(int, in
 	defer f.Close()
 	stop := context.AfterFunc(ctx, func() { t.conn.Close() })
 	defer stop()
+	if err := t.readHeader(max(timeout, 10*time.Second)); err != nil {
+		return fmt.Errorf("backup: partition %d: %w", t.partition, err)
+	}
 	_ = t.conn.SetDeadline(time.Time{})
 	h := sha256.New()
 	w := io.MultiWriter(f, h)

@@ -125,6 +125,16 @@ func TestBackupIsOneCut(t *testing.T) {
 		if int64(len(keys)) != part.Keys {
 			t.Errorf("partition %d: %d keys loaded, the manifest says %d", part.Partition, len(keys), part.Keys)
 		}
+		// The offset at the cut is no further than the master's now (a
+		// master that never had a replica counts from 0 at its first).
+		now, err := client(t, srvs[part.Partition].Addr).Info(context.Background(), "replication").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, _ := strconv.ParseInt(infoFields(now)["master_repl_offset"], 10, 64)
+		if part.Offset < 0 || part.Offset > off || part.RedisVersion == "" {
+			t.Errorf("partition %d: offset at the cut %d (now %d), version %q", part.Partition, part.Offset, off, part.RedisVersion)
+		}
 		for _, k := range keys {
 			i, err := strconv.Atoi(k[strings.IndexByte(k, ':')+1:])
 			if err != nil {
