@@ -20,7 +20,7 @@ import (
 // manifest written last. The last line of the output is the backup's
 // path. It talks to the nodes over the network, so it runs from any
 // machine holding twine.conf.
-func runBackup(ctx context.Context, o options, stdout io.Writer) error {
+func runBackup(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	c, _, err := loadConfig(o.config)
 	if err != nil {
 		return &mainutil.ExitError{Code: 2, Err: err}
@@ -34,7 +34,13 @@ func runBackup(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	p := newProgress(stdout, c.Partitions())
 	begin := time.Now()
-	m, dir, err := backup.Run(ctx, backup.Options{Cluster: c, Password: password, Dir: o.backup, Progress: p.update})
+	var mu sync.Mutex
+	waiting := func(node, why string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, "waiting for %s: it is %s (Redis forks one child at a time; the cut waits outside the pause)\n", node, why)
+	}
+	m, dir, err := backup.Run(ctx, backup.Options{Cluster: c, Password: password, Dir: o.backup, Progress: p.update, Waiting: waiting})
 	p.finish()
 	if err != nil {
 		return fmt.Errorf("%w; no backup was made", err)

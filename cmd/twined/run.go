@@ -191,7 +191,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case o.failover != "":
 		return runFailover(ctx, o, stdout)
 	case o.backup != "":
-		return runBackup(ctx, o, stdout)
+		return runBackup(ctx, o, stdout, stderr)
 	case o.backups != "":
 		return runBackups(o, stdout)
 	case o.verify != "":

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,7 +39,16 @@ var (
 	ErrPause = errors.New("no consistent cut")
 	// ErrCheck: redis-check-rdb rejected a snapshot.
 	ErrCheck = errors.New("snapshot check failed")
+	// ErrBusy: a master was still saving or rewriting its AOF when the
+	// backup gave up waiting for it (Redis forks one child at a time).
+	ErrBusy = errors.New("master busy with another fork")
 )
+
+// cutAttempts is how many times a cut is tried: a save or AOF rewrite
+// that forks between the wait for idle masters and the pause delays that
+// master's snapshot past the pause; writes are resumed and the cut taken
+// again once it has ended.
+const cutAttempts = 3
 
 // Options say what to back up and how.
 type Options struct {
@@ -55,6 +65,12 @@ type Options struct {
 	// arrive (from several goroutines; it must be safe for that).
 	Progress func(partition int, bytes int64, done bool)
 	Now      func() time.Time // nil = time.Now
+	// IdleWait bounds the wait, before the cut, for masters to end a save
+	// or AOF rewrite already running. 0 = 10 minutes.
+	IdleWait time.Duration
+	// Waiting, when set, is told once per master the backup waits for,
+	// and why ("saving", "rewriting its AOF").
+	Waiting func(node, why string)
 
 	// paused, when set (by tests), is called while writes are paused,
 	// before the snapshots are asked for.
@@ -72,6 +88,7 @@ type target struct {
 	length    int64  // a length-prefixed transfer's size
 	saved     map[string]string
 	entry     Partition
+	late      bool // the last cut timed out waiting for this master's fork
 }
 
 // Run takes the backup and returns its manifest and directory. On any
@@ -82,6 +99,9 @@ func Run(ctx context.Context, o Options) (*Manifest, string, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.IdleWait <= 0 {
+		o.IdleWait = 10 * time.Minute
 	}
 	check, err := findCheckRDB(o)
 	if err != nil {
@@ -115,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Manifest, string, error) {
 		}
 	}()
 
-	cut, pause, err := takeCut(ctx, ts, o.PauseTimeout, timeout, o.paused)
+	cut, pause, err := cutOnce(ctx, ts, o, timeout)
 	restoreSettings(ts, timeout)
 	if err != nil {
 		return nil, "", err
@@ -194,19 +214,37 @@ func master(ctx context.Context, c *config.Cluster, p int, password string, time
 		t.close()
 		return nil, fmt.Errorf("backup: partition %d: %s is not a master (%v): %w", p, n.Name, err, ErrNoMaster)
 	}
-	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
-	if err != nil {
+	if err := t.dial(ctx, password, timeout); err != nil {
 		t.close()
-		return nil, fmt.Errorf("backup: partition %d: %s: %w", p, n.Name, err)
+		return nil, fmt.Errorf("backup: partition %d: %w", p, err)
+	}
+	return t, nil
+}
+
+// dial opens (again) the transfer's raw connection, which asks for a
+// diskless snapshot only (no replication stream after it). It is done
+// before the pause: during it, one round trip per master.
+func (t *target) dial(ctx context.Context, password string, timeout time.Duration) error {
+	if t.conn != nil {
+		t.conn.Close()
+	}
+	t.eofMark, t.length, t.late = nil, 0, false
+	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", t.node.Addr())
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.node.Name, err)
 	}
 	t.conn, t.rd = conn, bufio.NewReaderSize(conn, 64<<10)
 	if password != "" {
 		if err := t.send(timeout, "AUTH", password); err != nil {
-			t.close()
-			return nil, fmt.Errorf("backup: partition %d: %s: auth: %w", p, n.Name, err)
+			return fmt.Errorf("%s: auth: %w", t.node.Name, err)
 		}
 	}
-	return t, nil
+	for _, args := range [][]string{{"REPLCONF", "capa", "eof"}, {"REPLCONF", "rdb-only", "1"}} {
+		if err := t.send(timeout, args...); err != nil {
+			return fmt.Errorf("%s: %w", t.node.Name, err)
+		}
+	}
+	return nil
 }
 
 func (t *target) close() {
@@ -242,16 +280,101 @@ func (t *target) send(timeout time.Duration, args ...string) error {
 	return nil
 }
 
+// cutOnce prepares the masters and takes the cut, again when a master
+// forked a save or AOF rewrite of its own just before the pause.
+func cutOnce(ctx context.Context, ts []*target, o Options, timeout time.Duration) (time.Time, time.Duration, error) {
+	if err := each(ts, func(t *target) error { return t.prepare(ctx, timeout) }); err != nil {
+		return time.Time{}, 0, err
+	}
+	for attempt := 1; ; attempt++ {
+		if err := waitIdle(ctx, ts, o.IdleWait, timeout, o.Waiting); err != nil {
+			return time.Time{}, 0, err
+		}
+		cut, pause, err := takeCut(ctx, ts, o.PauseTimeout, timeout, o.paused)
+		if err == nil || attempt == cutAttempts || !lateAndBusy(ctx, ts, timeout) {
+			return cut, pause, err
+		}
+		if err := each(ts, func(t *target) error { return t.dial(ctx, o.Password, timeout) }); err != nil {
+			return time.Time{}, 0, fmt.Errorf("backup: %w", err)
+		}
+	}
+}
+
+// errLateFork: a master did not fork its snapshot while writes were
+// paused.
+var errLateFork = errors.New("did not fork its snapshot while writes were paused")
+
+// busyWhy says which fork of its own a master runs: "saving", "rewriting
+// its AOF", or "".
+func (t *target) busyWhy(ctx context.Context, timeout time.Duration) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := t.admin.Info(cctx, "persistence").Result()
+	if err != nil {
+		return "", err
+	}
+	f := infoFields(info)
+	switch {
+	case f["rdb_bgsave_in_progress"] == "1":
+		return "saving", nil
+	case f["aof_rewrite_in_progress"] == "1" || f["aof_rewrite_scheduled"] == "1":
+		return "rewriting its AOF", nil
+	}
+	return "", nil
+}
+
+// lateAndBusy says whether a master the cut waited for in vain is running
+// a fork now: one of its own, most likely, begun just before the pause.
+func lateAndBusy(ctx context.Context, ts []*target, timeout time.Duration) bool {
+	var busy atomic.Bool
+	_ = each(ts, func(t *target) error {
+		if !t.late {
+			return nil
+		}
+		if why, err := t.busyWhy(ctx, timeout); err == nil && why != "" {
+			busy.Store(true)
+		}
+		return nil
+	})
+	return busy.Load()
+}
+
+// waitIdle waits, up to bound, until no master runs a save or AOF
+// rewrite, telling waiting of each it waits for.
+func waitIdle(ctx context.Context, ts []*target, bound, timeout time.Duration, waiting func(node, why string)) error {
+	deadline := time.Now().Add(bound)
+	return each(ts, func(t *target) error {
+		told := false
+		for {
+			why, err := t.busyWhy(ctx, timeout)
+			if err != nil {
+				return fmt.Errorf("backup: info persistence: %w", err)
+			}
+			if why == "" {
+				return nil
+			}
+			if !told && waiting != nil {
+				waiting(t.node.Name, why)
+			}
+			told = true
+			if time.Now().After(deadline) {
+				return fmt.Errorf("backup: still %s after %s: %w", why, bound, ErrBusy)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+}
+
 // takeCut pauses writes on every master, has each fork its snapshot for a
 // diskless transfer, and resumes writes as soon as all have forked. It
 // returns the moment of the cut (the last fork) and how long writes were
 // paused. The pause is always lifted, on every path (and by Redis after
 // pauseTimeout if this process dies).
 func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Duration, paused func()) (time.Time, time.Duration, error) {
-	// Fork at once, streaming to the socket: no diskless delay.
-	if err := each(ts, func(t *target) error { return t.prepare(ctx, timeout) }); err != nil {
-		return time.Time{}, 0, err
-	}
 	ms := strconv.FormatInt(pauseTimeout.Milliseconds(), 10)
 	begin := time.Now()
 	err := each(ts, func(t *target) error {
@@ -277,8 +400,18 @@ func takeCut(ctx context.Context, ts []*target, pauseTimeout, timeout time.Durat
 	return cut, time.Since(begin), nil
 }
 
-// prepare makes the master fork for a transfer at once (diskless, no
-// delay), remembering the settings to put back.
+// holdSettings are set on the masters from before the cut until it is
+// taken: the snapshot forks at once, streamed (diskless, no delay). Save
+// rules and AOF rewrites are not touched (a backup killed before putting
+// them back would leave masters without them); Redis runs one child at a
+// time, so one already running is waited for before the pause, and one
+// forked in the moment between makes the cut be taken again (cutOnce).
+// twined's AOF scheduler skips a node that is saving, which the
+// snapshot's child is.
+var holdSettings = [][2]string{{"repl-diskless-sync", "yes"}, {"repl-diskless-sync-delay", "0"}}
+
+// prepare makes the master fork for a transfer at once (holdSettings),
+// remembering the settings to put back.
 func (t *target) prepare(ctx context.Context, timeout time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -287,16 +420,7 @@ func (t *target) prepare(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("backup: %s: info: %w", t.node.Name, err)
 	}
 	t.entry.RedisVersion = infoFields(info)["redis_version"]
-	// The transfer's connection asks for a diskless snapshot only (no
-	// replication stream after it), before the pause: during it, one
-	// round trip per master.
-	if err := t.send(timeout, "REPLCONF", "capa", "eof"); err != nil {
-		return fmt.Errorf("backup: %s: %w", t.node.Name, err)
-	}
-	if err := t.send(timeout, "REPLCONF", "rdb-only", "1"); err != nil {
-		return fmt.Errorf("backup: %s: %w", t.node.Name, err)
-	}
-	for _, kv := range [][2]string{{"repl-diskless-sync", "yes"}, {"repl-diskless-sync-delay", "0"}} {
+	for _, kv := range holdSettings {
 		v, err := t.admin.ConfigGet(cctx, kv[0]).Result()
 		if err != nil {
 			return fmt.Errorf("backup: %s: config get %s: %w", t.node.Name, kv[0], err)
@@ -348,7 +472,9 @@ func (t *target) startSync(deadline time.Time) error {
 	for {
 		line, err := t.rd.ReadString('\n')
 		if err != nil {
-			return fmt.Errorf("%s did not start its snapshot in time: %w", t.node.Name, err)
+			var ne net.Error
+			t.late = errors.As(err, &ne) && ne.Timeout()
+			return fmt.Errorf("%s %w (%w)", t.node.Name, errLateFork, err)
 		}
 		line = strings.TrimRight(line, "\r\n")
 		switch {

@@ -271,3 +271,95 @@ func TestMasterDiesDuringTheCut(t *testing.T) {
 		}
 	}
 }
+
+// fillSlow writes the 2000 keys that make slowSave slow.
+func fillSlow(t *testing.T, cl *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	p := cl.Pipeline()
+	for i := range 2000 {
+		p.Set(ctx, fmt.Sprintf("slow:%d", i), i, 0)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// slowSave starts a BGSAVE on cl whose child takes about 2000 keys × 500µs
+// = 1s (rdb-key-save-delay is the child's; the parent's is put back to 0
+// at once, so a later snapshot is not slowed). It writes nothing, so it
+// runs while writes are paused.
+func slowSave(t *testing.T, cl *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	for _, err := range []error{
+		cl.ConfigSet(ctx, "rdb-key-save-delay", "500").Err(),
+		cl.BgSave(ctx).Err(),
+		cl.ConfigSet(ctx, "rdb-key-save-delay", "0").Err(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// saving says whether cl runs a BGSAVE.
+func saving(t *testing.T, cl *redis.Client) bool {
+	t.Helper()
+	info, err := cl.Info(context.Background(), "persistence").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return infoFields(info)["rdb_bgsave_in_progress"] == "1"
+}
+
+// A save running when the backup starts (Redis forks one child at a time)
+// is waited for before writes are paused, not inside the pause.
+func TestBackupWaitsForARunningSave(t *testing.T) {
+	c, srvs := testCluster(t, 3)
+	cl := client(t, srvs[1].Addr)
+	fillSlow(t, cl)
+	slowSave(t, cl)
+	if !saving(t, cl) {
+		t.Fatal("the slow BGSAVE is not running")
+	}
+	var waited []string
+	m, _, err := Run(context.Background(), Options{Cluster: c, Dir: t.TempDir(), PauseTimeout: time.Second,
+		Waiting: func(node, why string) { waited = append(waited, node+" "+why) }})
+	if err != nil {
+		t.Fatalf("backup while a save runs: %v", err)
+	}
+	t.Logf("waited for %v; writes paused %.1f ms", waited, m.PauseMS)
+	if len(waited) != 1 || waited[0] != "n1 saving" {
+		t.Errorf("waited for %v, want [n1 saving]", waited)
+	}
+	if m.Pause >= 500*time.Millisecond || m.Parts[1].Keys != 2000 {
+		t.Errorf("paused %s (the snapshot must fork within half the 1s pause timeout); partition 1 has %d keys, want 2000", m.Pause, m.Parts[1].Keys)
+	}
+}
+
+// A save forked just before the pause (here: inside it; BGSAVE is no
+// write) delays that master's snapshot past the pause: writes resume and
+// the cut is taken again once the save has ended.
+func TestCutIsTakenAgainAfterALateSave(t *testing.T) {
+	c, srvs := testCluster(t, 3)
+	cl := client(t, srvs[2].Addr)
+	fillSlow(t, cl)
+	cuts := 0
+	m, dir, err := Run(context.Background(), Options{Cluster: c, Dir: t.TempDir(), PauseTimeout: time.Second,
+		paused: func() {
+			if cuts++; cuts == 1 {
+				slowSave(t, cl)
+			}
+		}})
+	if err != nil {
+		t.Fatalf("backup with a save forked in the cut: %v", err)
+	}
+	t.Logf("%d cuts; writes paused %.1f ms in the last", cuts, m.PauseMS)
+	if cuts != 2 || m.Parts[2].Keys != 2000 {
+		t.Errorf("%d cuts (want 2); partition 2 has %d keys (want 2000)", cuts, m.Parts[2].Keys)
+	}
+	if err := Verify(context.Background(), dir, m, ""); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+}
