@@ -69,12 +69,26 @@ func newTestCluster(t *testing.T, extra []string, nodes ...string) *testCluster 
 		t.Fatal(err)
 	}
 	tc.c = c
+	taken := map[int]bool{}
+	for _, n := range c.Nodes() {
+		taken[n.Port] = true
+	}
 	for _, h := range c.Hosts() {
 		// A host in another network namespace cannot be bound from here:
-		// its test chooses its address.
-		if l, err := net.Listen("tcp", net.JoinHostPort(h, "0")); err == nil {
-			tc.httpd[h] = l.Addr().String()
+		// its test chooses its address. The listener's port is none of
+		// the nodes' (each was free when chosen, and is again).
+		for try := 0; try < 100; try++ {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, "0"))
+			if err != nil {
+				break
+			}
+			port := l.Addr().(*net.TCPAddr).Port
 			l.Close()
+			if !taken[port] {
+				taken[port] = true
+				tc.httpd[h] = net.JoinHostPort(h, fmt.Sprint(port))
+				break
+			}
 		}
 	}
 	killNodes(t, tc.dir)

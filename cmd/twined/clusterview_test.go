@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/twine/twine/procs/redistest"
 	"github.com/twine/twine/supervisor/cluster"
 )
 
@@ -37,13 +36,17 @@ func clusterView(t *testing.T, path string) (cluster.View, int) {
 // waitView polls the cluster view until cond holds.
 func waitView(t *testing.T, path, what string, timeout time.Duration, cond func(cluster.View, int) bool) cluster.View {
 	t.Helper()
-	var v cluster.View
-	var code int
-	redistest.Eventually(t, timeout, func() bool {
-		v, code = clusterView(t, path)
-		return cond(v, code)
-	}, "cluster view never showed %s; last: status %s (exit %d), alpha %q, reason %q, hosts %+v", what, v.Status, code, v.Alpha, v.Reason, v.Hosts)
-	return v
+	deadline := time.Now().Add(timeout)
+	for {
+		v, code := clusterView(t, path)
+		if cond(v, code) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster view never showed %s in %s; last: status %s (exit %d), alpha %q, reason %q, hosts %+v", what, timeout, v.Status, code, v.Alpha, v.Reason, v.Hosts)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the view with a deadline
+	}
 }
 
 func hostOf(v cluster.View, h string) cluster.HostView {
