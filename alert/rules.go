@@ -224,8 +224,11 @@ func (r *rules) observe(t *track, to supervisor.State, at time.Time, reason, err
 		// a restart: an open incident goes on until the node answers
 	case to.Alive():
 		r.close(t, resolvedUp, at, reason)
-	case to == supervisor.Stopped:
+	case to == supervisor.Stopped && reason != "":
 		r.close(t, resolvedStopped, at, reason)
+	case to == supervisor.Stopped:
+		// not started yet (a new twined's first look): an incident kept
+		// from before its restart goes on
 	}
 }
 

@@ -18,7 +18,7 @@ const (
 	Down                  // exited; about to be restarted
 	Backoff               // exited soon after its start; waiting before the next start
 	Failed                // crash loop: still retried, at the slowest pace
-	Stopped               // stopped by the operator or by twined's shutdown
+	Stopped               // stopped by the operator or by twined's shutdown; with no Reason: not started yet
 	// Held: a master that exited and is deliberately not restarted yet,
 	// to protect data: while Sentinel promotes a replica, or until the
 	// operator chooses (no Sentinel, or no replica could take over).

@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,7 +114,8 @@ func TestClusterMailContinuesAcrossAlpha(t *testing.T) {
 }
 
 // The status node gone (its port held), every twined keeps supervising
-// and mails its own host's trouble, saying why.
+// and mails its own host's trouble, saying why; the cluster view is back
+// when the status node is.
 func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
 	srv := smtptest.Start(t)
 	tc := mailCluster(t, srv)
@@ -120,7 +123,7 @@ func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
 	waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
 		return v.Status == "OK" && v.Alpha != ""
 	})
-	tc.holdDown("st")
+	releaseStatus := tc.holdDown("st")
 	waitView(t, tc.path, "UNKNOWN", 10*time.Second, func(v cluster.View, code int) bool {
 		return v.Status == "UNKNOWN" && code == 3
 	})
@@ -142,6 +145,51 @@ func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
 			t.Errorf("fallback mail without the note:\n%s", m.Body)
 		}
 	}
+	releaseStatus()
+	// n1 and n2 are still down, each its partition's only node: HALT.
+	v := waitView(t, tc.path, "the cluster view back", 20*time.Second, func(v cluster.View, code int) bool {
+		return v.Status == cluster.StatusHalt && code == 2 && v.Alpha != "" && len(v.Hosts) == 3
+	})
+	if h := hostOf(v, "127.0.0.2"); h.Lost || h.Status != cluster.StatusHalt {
+		t.Errorf("127.0.0.2 in the view back: %+v, want HALT (n1 down), not lost", h)
+	}
+}
+
+// A twined restarted (SIGTERM, as systemd does) while one of its nodes is
+// down: the incident is kept in its state file, so no second "down" mail,
+// and the recovery mail still comes, once. (The alpha's incidents live on
+// the status node: TestClusterMailContinuesAcrossAlpha.)
+func TestMailKeptAcrossTwinedRestart(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := newTestCluster(t, []string{"mailserver " + srv.Addr, "mail-tls off", "alert ops@example.com",
+		"alert-after 1s", "alert-group 1s", "alert-reminder 0"},
+		"n0=data 0 127.0.0.1 PORT 0", "n1=data 1 127.0.0.1 PORT 0")
+	tc.startAll()
+	release := tc.holdDown("n1")
+	got := srv.WaitMails(1, 30*time.Second)
+	if !strings.Contains(got[0].Subject, "1 node down (partition 1)") {
+		t.Errorf("first mail %q, want n1 down", got[0].Subject)
+	}
+	d := tc.daemons["127.0.0.1"]
+	old := tc.pid("n0")
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	<-d.done
+	d = startDaemon(t, tc.path, "-host", "127.0.0.1", "-httpd", tc.httpd["127.0.0.1"])
+	tc.daemons["127.0.0.1"] = d
+	n0, _ := tc.c.Node("n0")
+	redistest.Eventually(t, 20*time.Second, func() bool {
+		b, err := os.ReadFile(tc.c.Files(n0).Pidfile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid != old && pid > 0 && syscall.Kill(pid, 0) == nil
+	}, "n0 was not started again by the new twined")
+	redistest.WaitPing(t, n0.Addr(), 10*time.Second)
+	quiet(t, srv, 1, 3*time.Second) // alert-after 1s: a new incident would be mailed by now
+	release()
+	got = srv.WaitMails(2, 30*time.Second)
+	if !strings.Contains(got[1].Subject, "1 node up again (partition 1)") {
+		t.Errorf("second mail %q, want n1's recovery", got[1].Subject)
+	}
+	quiet(t, srv, 2, 2*time.Second)
 }
 
 // quiet checks that no more than n mails arrive within d.

@@ -84,13 +84,20 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The alerts subscribe before Start, so that start-up failures are
+	// seen, and run after it: their first snapshot holds every node (an
+	// incident kept from before a restart is of a node in it, not of one
+	// removed from twine.conf).
 	alertsDone := make(chan struct{})
-	go func() {
-		defer close(alertsDone)
-		// Subscribed before Start so that start-up failures are seen; Run
-		// returns when sup.Close closes the subscription.
-		al.Run(context.Background(), sup.Subscribe(1024).C, sup.Snapshot)
-	}()
+	alertCtx, stopAlerts := context.WithCancel(context.Background())
+	defer stopAlerts()
+	alertEvents := sup.Subscribe(max(1024, 4*len(c.NodesOn(host))))
+	startAlerts := func() {
+		go func() {
+			defer close(alertsDone)
+			al.Run(alertCtx, alertEvents.C, sup.Snapshot)
+		}()
+	}
 	web, err := newHTTPD(c, o.listenAddr(c), sup, m, log)
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
@@ -136,6 +143,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	if err := sup.Start(); err != nil {
 		return err
 	}
+	startAlerts()
 	startCluster()
 	clusterStarted = true
 	sd.watch(sup)
@@ -190,8 +198,14 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	sd.stop(len(sup.Snapshot().Nodes))
 	log.Info("stopping every node", "nodes", len(sup.Snapshot().Nodes), "stop_timeout", s.StopTimeout)
 	begin = time.Now()
-	err = sup.Close()
+	// The alerts stop watching before the nodes stop: a node stopped for
+	// twined's exit is no incident's end. An incident open now stays open
+	// in the state file, so that the next twined neither mails it again
+	// nor forgets its recovery.
+	stopAlerts()
 	<-alertsDone
+	alertEvents.Cancel()
+	err = sup.Close()
 	if aerr := al.Close(); aerr != nil {
 		log.Warn("alerts not delivered at exit stay spooled", "error", aerr)
 	}
