@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twine/twine/config/route/backup"
+	"github.com/twine/twine/supervisor/cluster"
 )
 
 // backupCluster is one host with partitions 0 (a master m0 and its
@@ -201,4 +202,53 @@ func editManifest(t *testing.T, dir string, edit func(map[string]any)) {
 	edit(m)
 	b, _ = json.Marshal(m)
 	os.WriteFile(p, b, 0o644)
+}
+
+// Three hosts with a status node: -backup from this machine takes each
+// partition from its master wherever it runs, and -restore (no -httpd)
+// reaches the master's host's twined at the address that twined publishes
+// on the status node; the replica on a third host resyncs from it.
+func TestBackupRestoreAcrossHosts(t *testing.T) {
+	tc := newTestCluster(t, []string{"host-ttl 1s"},
+		"n0=data 0 127.0.0.1 PORT 0", "m1=data 1 127.0.0.2 PORT 0", "r1=data 1 127.0.0.3 PORT 0",
+		"st=status 127.0.0.1 PORT 0")
+	tc.startAll()
+	waitView(t, tc.path, "every host published", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Alpha != "" && len(v.Hosts) == 3
+	})
+	for _, name := range []string{"n0", "m1"} {
+		p := tc.client(name).Pipeline()
+		for i := range 200 {
+			p.Set(context.Background(), fmt.Sprintf("old:%s:%d", name, i), i, 0)
+		}
+		if _, err := p.Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitKeys(t, tc.client("r1"), 200, 10*time.Second)
+	path := takeBackup(t, tc)
+	m, err := backup.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Parts[1]; p.Node != "m1" || p.Host != "127.0.0.2" || p.Keys != 200 {
+		t.Fatalf("partition 1 in the manifest: %+v, want m1 on 127.0.0.2 with 200 keys", p)
+	}
+	if err := tc.client("m1").FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitKeys(t, tc.client("r1"), 0, 10*time.Second)
+	n0pid := tc.pid("n0")
+	code, out, errOut := runCLI(t, "-restore", path, "-partition", "1", "-yes", "-config", tc.path)
+	if code != 0 {
+		t.Fatalf("-restore -partition 1 from this machine: code %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "partition 1: m1 (127.0.0.2:") {
+		t.Errorf("-restore output does not name m1 on 127.0.0.2:\n%s", out)
+	}
+	waitKeys(t, tc.client("m1"), 200, 20*time.Second)
+	waitKeys(t, tc.client("r1"), 200, 20*time.Second)
+	if tc.pid("n0") != n0pid || keys(t, tc.client("n0")) != 200 {
+		t.Errorf("n0 on 127.0.0.1 was touched by a restore of partition 1")
+	}
 }
