@@ -117,17 +117,7 @@ func (f *fleet) close() error {
 			all = append(all, l)
 		}
 	}
-	errs := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, l := range all {
-		wg.Go(func() { _, errs[i] = l.stop(twinedSystem{}.Grace()) })
-	}
-	wg.Wait()
-	all = append(all, f.lost...)
-	var reapers []int
-	for _, l := range all {
-		reapers = append(reapers, l.ReaperPID())
-	}
+	all, reapers, errs := stopTwineds(all, f.lost)
 	errs = append(errs, f.c.killLeftovers(10*time.Second, reapers...))
 	for _, l := range all {
 		errs = append(errs, l.finish(10*time.Second))
@@ -137,4 +127,22 @@ func (f *fleet) close() error {
 		return fmt.Errorf("stop the many-host cluster: %w", err)
 	}
 	return nil
+}
+
+// stopTwineds stops the running twineds in parallel (SIGTERM and its
+// grace, then SIGKILL) and returns them with the lost ones (already
+// killed), the PIDs of all their reapers, and the errors of the stops.
+func stopTwineds(running, lost []*launched) ([]*launched, []int, []error) {
+	errs := make([]error, len(running))
+	var wg sync.WaitGroup
+	for i, l := range running {
+		wg.Go(func() { _, errs[i] = l.stop(twinedSystem{}.Grace()) })
+	}
+	wg.Wait()
+	all := append(running, lost...)
+	var reapers []int
+	for _, l := range all {
+		reapers = append(reapers, l.ReaperPID())
+	}
+	return all, reapers, errs
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -241,17 +240,7 @@ func (s *setSession) close() error {
 			all = append(all, l)
 		}
 	}
-	errs := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, l := range all {
-		wg.Go(func() { _, errs[i] = l.stop(twinedSystem{}.Grace()) })
-	}
-	wg.Wait()
-	all = append(all, s.lost...)
-	var reapers []int
-	for _, l := range all {
-		reapers = append(reapers, l.ReaperPID())
-	}
+	all, reapers, errs := stopTwineds(all, s.lost)
 	for name, ch := range s.procs {
 		if err := ch.kill(10 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", name, err))
