@@ -214,7 +214,8 @@ func TestBackupRestoreAcrossHosts(t *testing.T) {
 		"st=status 127.0.0.1 PORT 0")
 	tc.startAll()
 	waitView(t, tc.path, "every host published", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Alpha != "" && len(v.Hosts) == 3
+		return v.Status == cluster.StatusOK && v.Alpha != "" && len(v.Hosts) == 3 &&
+			!hostOf(v, "127.0.0.1").Lost && !hostOf(v, "127.0.0.2").Lost && !hostOf(v, "127.0.0.3").Lost
 	})
 	for _, name := range []string{"n0", "m1"} {
 		p := tc.client(name).Pipeline()
