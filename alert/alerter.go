@@ -277,16 +277,24 @@ func (a *Alerter) step() {
 	a.mu.Unlock()
 	now := a.now()
 	if a.rules.evaluate(now) {
-		if covered, note := a.covered(); covered {
-			a.dispatch(a.rules.takeNotes(now))
-		} else {
-			b := a.rules.take(now)
-			b.note = note
-			a.dispatch(b)
-		}
+		a.send(now)
 	}
 	a.saveState()
 	a.evaluations.Add(1)
+}
+
+// send dispatches what the rules hold: only the notes when another
+// twined covers the mail (Options.Covered), else the whole batch, with the
+// note Covered gave.
+func (a *Alerter) send(now time.Time) {
+	covered, why := a.covered()
+	if covered {
+		a.dispatch(a.rules.takeNotes(now))
+		return
+	}
+	b := a.rules.take(now)
+	b.note = why
+	a.dispatch(b)
 }
 
 // covered asks Options.Covered.
@@ -354,13 +362,7 @@ func (a *Alerter) Close() error {
 	now := a.now()
 	a.rules.evaluate(now)
 	if a.rules.pending() {
-		if covered, note := a.covered(); covered {
-			a.dispatch(a.rules.takeNotes(now))
-		} else {
-			b := a.rules.take(now)
-			b.note = note
-			a.dispatch(b)
-		}
+		a.send(now)
 	}
 	a.saveState()
 	if mailOn(a.current()) {

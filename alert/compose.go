@@ -165,26 +165,17 @@ func where(ns []supervisor.NodeStatus) string {
 		}
 	}
 	var out []string
-	switch len(parts) {
-	case 0:
-	case 1:
-		out = append(out, "partition "+parts[0])
-	default:
-		out = append(out, "partitions "+strings.Join(parts, ", "))
-	}
-	switch len(others) {
-	case 0:
-	case 1:
-		out = append(out, "status node "+others[0])
-	default:
-		out = append(out, "status nodes "+strings.Join(others, ", "))
-	}
-	switch len(hosts) {
-	case 0:
-	case 1:
-		out = append(out, "host "+hosts[0])
-	default:
-		out = append(out, "hosts "+strings.Join(hosts, ", "))
+	for _, l := range []struct {
+		one   string
+		names []string
+	}{{"partition", parts}, {"status node", others}, {"host", hosts}} {
+		switch len(l.names) {
+		case 0:
+		case 1:
+			out = append(out, l.one+" "+l.names[0])
+		default:
+			out = append(out, l.one+"s "+strings.Join(l.names, ", "))
+		}
 	}
 	if len(out) == 0 {
 		return ""
