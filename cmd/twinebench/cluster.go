@@ -44,24 +44,43 @@ type cluster struct {
 // with n data nodes on free 127.0.0.1 ports, the twined settings given as
 // "name value" strings and a free port for twined's HTTP listener.
 func newCluster(parent, redis string, n int, settings []string) (*cluster, error) {
-	dir, err := os.MkdirTemp(parent, "cluster-")
+	return makeCluster(parent, "cluster-", redis, func(dir string) ([]byte, error) {
+		ports, err := freePorts(n + 1)
+		if err != nil {
+			return nil, err
+		}
+		return twineConf(dir, redis, ports[0], ports[1:], settings), nil
+	})
+}
+
+// makeCluster creates a directory prefix* under parent, has render write
+// what the cluster needs in it and return its twine.conf, then writes and
+// loads that file. On any error the directory is removed.
+func makeCluster(parent, prefix, redis string, render func(dir string) ([]byte, error)) (*cluster, error) {
+	dir, err := os.MkdirTemp(parent, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("create cluster dir: %w", err)
 	}
-	ports, err := freePorts(n + 1)
+	c, err := loadCluster(dir, redis, render)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	return c, nil
+}
+
+// loadCluster is makeCluster in an existing dir.
+func loadCluster(dir, redis string, render func(dir string) ([]byte, error)) (*cluster, error) {
+	text, err := render(dir)
+	if err != nil {
+		return nil, err
+	}
 	file := filepath.Join(dir, "twine.conf")
-	text := twineConf(dir, redis, ports[0], ports[1:], settings)
 	if err := os.WriteFile(file, text, 0o644); err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("write twine.conf: %w", err)
 	}
 	conf, err := config.Load(file)
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("load generated twine.conf: %w", err)
 	}
 	return &cluster{dir: dir, file: file, redis: redis, conf: conf, nodes: conf.Nodes(), pids: map[int]bool{}}, nil

@@ -3,12 +3,8 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/twine/twine/config"
 )
 
 // fleetHosts are the hosts a many-host cluster may span: loopback
@@ -26,42 +22,29 @@ const fleetStatusName = "st"
 // twined settings ("name value"). It returns the cluster and, by host, a
 // free address for that host's twined listener.
 func newFleetCluster(parent, redis string, hosts []string, n int, settings []string) (*cluster, map[string]string, error) {
-	dir, err := os.MkdirTemp(parent, "fleet-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("create cluster dir: %w", err)
-	}
-	fail := func(err error) (*cluster, map[string]string, error) {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	ports := make(map[string][]int, len(hosts))
 	httpd := make(map[string]string, len(hosts))
-	status := 0
-	for i, h := range hosts {
-		want := fleetNodesOn(i, len(hosts), n) + 1 // and the listener
-		if i == 0 {
-			want++ // and the status node
+	c, err := makeCluster(parent, "fleet-", redis, func(dir string) ([]byte, error) {
+		ports := make(map[string][]int, len(hosts))
+		status := 0
+		for i, h := range hosts {
+			want := fleetNodesOn(i, len(hosts), n) + 1 // and the listener
+			if i == 0 {
+				want++ // and the status node
+			}
+			p, err := freePortsOn(h, want)
+			if err != nil {
+				return nil, err
+			}
+			httpd[h] = net.JoinHostPort(h, strconv.Itoa(p[len(p)-1]))
+			p = p[:len(p)-1]
+			if i == 0 {
+				status, p = p[len(p)-1], p[:len(p)-1]
+			}
+			ports[h] = p
 		}
-		p, err := freePortsOn(h, want)
-		if err != nil {
-			return fail(err)
-		}
-		httpd[h] = net.JoinHostPort(h, strconv.Itoa(p[len(p)-1]))
-		p = p[:len(p)-1]
-		if i == 0 {
-			status, p = p[len(p)-1], p[:len(p)-1]
-		}
-		ports[h] = p
-	}
-	file := filepath.Join(dir, "twine.conf")
-	if err := os.WriteFile(file, fleetTwineConf(dir, redis, hosts, ports, status, settings), 0o644); err != nil {
-		return fail(fmt.Errorf("write twine.conf: %w", err))
-	}
-	conf, err := config.Load(file)
-	if err != nil {
-		return fail(fmt.Errorf("load generated twine.conf: %w", err))
-	}
-	return &cluster{dir: dir, file: file, redis: redis, conf: conf, nodes: conf.Nodes(), pids: map[int]bool{}}, httpd, nil
+		return fleetTwineConf(dir, redis, hosts, ports, status, settings), nil
+	})
+	return c, httpd, err
 }
 
 // fleetNodesOn returns how many of n partitions dealt round-robin over

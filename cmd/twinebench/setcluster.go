@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/twine/twine/config"
 )
 
 // setHosts are the hosts of the fail-over scenarios: every 127/8 address
@@ -42,37 +40,24 @@ var (
 // and the given twined settings ("name value"). It returns the cluster
 // and, by host, a free address for that host's twined listener.
 func newSetCluster(parent, redis string, settings []string) (*cluster, map[string]string, error) {
-	dir, err := os.MkdirTemp(parent, "set-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("create cluster dir: %w", err)
-	}
-	fail := func(err error) (*cluster, map[string]string, error) {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	ports := make(map[string][]int, len(setHosts)) // data, sentinel, httpd
 	httpd := make(map[string]string, len(setHosts))
-	for _, h := range setHosts {
-		p, err := freePortsOn(h, 3)
-		if err != nil {
-			return fail(err)
+	c, err := makeCluster(parent, "set-", redis, func(dir string) ([]byte, error) {
+		ports := make(map[string][]int, len(setHosts)) // data, sentinel, httpd
+		for _, h := range setHosts {
+			p, err := freePortsOn(h, 3)
+			if err != nil {
+				return nil, err
+			}
+			ports[h] = p
+			httpd[h] = net.JoinHostPort(h, strconv.Itoa(p[2]))
 		}
-		ports[h] = p
-		httpd[h] = net.JoinHostPort(h, strconv.Itoa(p[2]))
-	}
-	include := filepath.Join(dir, "fast-sync.conf")
-	if err := os.WriteFile(include, []byte(fastSync), 0o644); err != nil {
-		return fail(fmt.Errorf("write %s: %w", include, err))
-	}
-	file := filepath.Join(dir, "twine.conf")
-	if err := os.WriteFile(file, setTwineConf(dir, redis, include, ports, settings), 0o644); err != nil {
-		return fail(fmt.Errorf("write twine.conf: %w", err))
-	}
-	conf, err := config.Load(file)
-	if err != nil {
-		return fail(fmt.Errorf("load generated twine.conf: %w", err))
-	}
-	return &cluster{dir: dir, file: file, redis: redis, conf: conf, nodes: conf.Nodes(), pids: map[int]bool{}}, httpd, nil
+		include := filepath.Join(dir, "fast-sync.conf")
+		if err := os.WriteFile(include, []byte(fastSync), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s: %w", include, err)
+		}
+		return setTwineConf(dir, redis, include, ports, settings), nil
+	})
+	return c, httpd, err
 }
 
 // setTwineConf renders the fail-over cluster's twine.conf: data
