@@ -126,13 +126,7 @@ func (c *Cluster) NodeAt(addr string) (Node, bool) {
 
 // NodesOn returns the nodes that live on host, in file order.
 func (c *Cluster) NodesOn(host string) []Node {
-	var out []Node
-	for _, n := range c.nodes {
-		if n.Host == host {
-			out = append(out, n)
-		}
-	}
-	return out
+	return c.nodesWhere(func(n Node) bool { return n.Host == host })
 }
 
 // SetOf returns the replica set the node belongs to, initial master first:
@@ -150,20 +144,19 @@ func (c *Cluster) SetOf(n Node) []Node {
 
 // StatusNodes returns the status nodes, initial master first.
 func (c *Cluster) StatusNodes() []Node {
-	var out []Node
-	for _, n := range c.nodes {
-		if n.Kind == Status {
-			out = append(out, n)
-		}
-	}
-	return out
+	return c.nodesWhere(func(n Node) bool { return n.Kind == Status })
 }
 
 // ReplicaSet returns the data nodes of partition p, initial master first.
 func (c *Cluster) ReplicaSet(p int) []Node {
+	return c.nodesWhere(func(n Node) bool { return n.Kind == Data && n.Partition == p })
+}
+
+// nodesWhere returns the nodes for which keep is true, in file order.
+func (c *Cluster) nodesWhere(keep func(Node) bool) []Node {
 	var out []Node
 	for _, n := range c.nodes {
-		if n.Kind == Data && n.Partition == p {
+		if keep(n) {
 			out = append(out, n)
 		}
 	}

@@ -20,13 +20,7 @@ type WatchedSet struct {
 
 // Sentinels returns the sentinel nodes, in file order.
 func (c *Cluster) Sentinels() []Node {
-	var out []Node
-	for _, n := range c.nodes {
-		if n.Kind == Sentinel {
-			out = append(out, n)
-		}
-	}
-	return out
+	return c.nodesWhere(func(n Node) bool { return n.Kind == Sentinel })
 }
 
 // SentinelOn returns the Sentinel of host, if it has one.

@@ -7,7 +7,6 @@ import (
 	"net"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/twine/twine/config"
@@ -50,20 +49,14 @@ func (s *Sentinels) FindMaster(ctx context.Context, name string, set []config.No
 // replicas and then the highest offset when several claim it; "" when
 // none does.
 func MasterByRole(ctx context.Context, set []config.Node, password string, timeout time.Duration) string {
-	roles := make([]NodeRole, len(set))
-	errs := make([]error, len(set))
-	var wg sync.WaitGroup
-	for i, n := range set {
-		wg.Go(func() { roles[i], errs[i] = RoleOf(ctx, n.Addr(), password, timeout) })
-	}
-	wg.Wait()
+	rs, errs := roles(ctx, set, password, timeout)
 	best := -1
-	for i, r := range roles {
+	for i, r := range rs {
 		if errs[i] != nil || !r.Master() {
 			continue
 		}
-		if best < 0 || len(r.Replicas) > len(roles[best].Replicas) ||
-			len(r.Replicas) == len(roles[best].Replicas) && r.Offset > roles[best].Offset {
+		if best < 0 || len(r.Replicas) > len(rs[best].Replicas) ||
+			len(r.Replicas) == len(rs[best].Replicas) && r.Offset > rs[best].Offset {
 			best = i
 		}
 	}
