@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -63,20 +62,9 @@ func writeClusterStatus(w io.Writer, v cluster.View, format string) error {
 	case "list":
 		writeClusterList(w, v)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return writeJSON(w, v)
 	case "xml":
-		if _, err := io.WriteString(w, xml.Header); err != nil {
-			return err
-		}
-		enc := xml.NewEncoder(w)
-		enc.Indent("", "  ")
-		if err := enc.Encode(clusterXML(v)); err != nil {
-			return err
-		}
-		_, err := io.WriteString(w, "\n")
-		return err
+		return writeXML(w, clusterXML(v))
 	case "html":
 		return clusterPage(w, v)
 	default:

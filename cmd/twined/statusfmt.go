@@ -24,24 +24,34 @@ func writeStatus(w io.Writer, s supervisor.Snapshot, format string) error {
 	case "list":
 		writeList(w, s)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	case "xml":
-		if _, err := io.WriteString(w, xml.Header); err != nil {
-			return err
-		}
-		enc := xml.NewEncoder(w)
-		enc.Indent("", "  ")
-		if err := enc.Encode(toXML(s)); err != nil {
-			return err
-		}
-		_, err := io.WriteString(w, "\n")
-		return err
+		return writeXML(w, toXML(s))
 	default:
 		return fmt.Errorf("unknown status format %q (want %s)", format, strings.Join(statusFormats, ", "))
 	}
 	return nil
+}
+
+// writeJSON writes v as indented JSON, the json format.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeXML writes the XML header and v indented, the xml format.
+func writeXML(w io.Writer, v any) error {
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
 }
 
 // headline is the one-line verdict on a host, e.g.
