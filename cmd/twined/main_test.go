@@ -170,8 +170,16 @@ func (d *daemon) output() string {
 
 func startDaemon(t *testing.T, config string, extra ...string) *daemon {
 	t.Helper()
-	d := &daemon{done: make(chan struct{})}
-	d.cmd = exec.Command(twinedBin, append([]string{"-config", config, "-log-level", "debug"}, extra...)...)
+	return startDaemonCmd(t, "twined", exec.Command(twinedBin, append([]string{"-config", config, "-log-level", "debug"}, extra...)...))
+}
+
+// startDaemonCmd starts cmd, a twined (maybe inside a wrapper such as ip netns
+// exec), with its stderr kept as the daemon's log; the test's cleanup
+// kills it, waits for it and, when the test failed, logs what it wrote
+// under the name who.
+func startDaemonCmd(t *testing.T, who string, cmd *exec.Cmd) *daemon {
+	t.Helper()
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
 	d.cmd.Stdout = io.Discard
 	d.cmd.Stderr = d
 	if err := d.cmd.Start(); err != nil {
@@ -182,7 +190,7 @@ func startDaemon(t *testing.T, config string, extra ...string) *daemon {
 		_ = d.cmd.Process.Kill()
 		<-d.done
 		if t.Failed() {
-			t.Logf("twined output:\n%s", d.output())
+			t.Logf("%s output:\n%s", who, d.output())
 		}
 	})
 	return d

@@ -101,20 +101,7 @@ func TestNetworkPartitionOfTheMaster(t *testing.T) {
 				fmt.Sprintf("m0=data 0 %s 7000 0", a), fmt.Sprintf("r1=data 0 %s PORT 0", b), fmt.Sprintf("r2=data 0 %s PORT 0", c),
 				fmt.Sprintf("s1=sentinel %s 26379", a), fmt.Sprintf("s2=sentinel %s PORT", b), fmt.Sprintf("s3=sentinel %s PORT", c))
 			tc.httpd[a] = a + ":4280"
-			d := &daemon{done: make(chan struct{})}
-			d.cmd = exec.Command("ip", "netns", "exec", h.ns, twinedBin, "-config", tc.path, "-log-level", "debug", "-host", a, "-httpd", tc.httpd[a])
-			d.cmd.Stderr = d
-			if err := d.cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			go func() { d.err = d.cmd.Wait(); close(d.done) }()
-			t.Cleanup(func() {
-				_ = d.cmd.Process.Kill()
-				<-d.done
-				if t.Failed() {
-					t.Logf("twined of %s output:\n%s", a, d.output())
-				}
-			})
+			d := startDaemonCmd(t, "twined of "+a, exec.Command("ip", "netns", "exec", h.ns, twinedBin, "-config", tc.path, "-log-level", "debug", "-host", a, "-httpd", tc.httpd[a]))
 			tc.daemons[a] = d
 			d.waitLog(t, 1, "every node answers")
 			tc.start(b)
