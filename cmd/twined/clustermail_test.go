@@ -53,9 +53,7 @@ func TestClusterMailOnePerIncident(t *testing.T) {
 	srv := smtptest.Start(t)
 	tc := mailCluster(t, srv)
 	tc.startAll()
-	waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == "OK" && v.Alpha != ""
-	})
+	waitClusterOK(t, tc)
 	var releases []func()
 	for _, n := range []string{"n0", "n1", "n2"} {
 		releases = append(releases, tc.holdDown(n))
@@ -87,9 +85,7 @@ func TestClusterMailContinuesAcrossAlpha(t *testing.T) {
 	srv := smtptest.Start(t)
 	tc := mailCluster(t, srv)
 	tc.startAll()
-	v := waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == "OK" && v.Alpha != ""
-	})
+	v := waitClusterOK(t, tc)
 	// The node down is on a host that is not the alpha's.
 	victim := "n0"
 	if v.Alpha == "127.0.0.1" {
@@ -120,9 +116,7 @@ func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
 	srv := smtptest.Start(t)
 	tc := mailCluster(t, srv)
 	tc.startAll()
-	waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == "OK" && v.Alpha != ""
-	})
+	waitClusterOK(t, tc)
 	releaseStatus := tc.holdDown("st")
 	waitView(t, tc.path, "UNKNOWN", 10*time.Second, func(v cluster.View, code int) bool {
 		return v.Status == "UNKNOWN" && code == 3
@@ -211,9 +205,7 @@ func TestClusterMailHostLost(t *testing.T) {
 	srv := smtptest.Start(t)
 	tc := mailCluster(t, srv)
 	tc.startAll()
-	v := waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == "OK" && v.Alpha != ""
-	})
+	v := waitClusterOK(t, tc)
 	lost := "127.0.0.3"
 	if v.Alpha == lost {
 		lost = "127.0.0.2"

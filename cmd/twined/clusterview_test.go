@@ -49,6 +49,15 @@ func waitView(t *testing.T, path, what string, timeout time.Duration, cond func(
 	}
 }
 
+// waitClusterOK waits until tc's cluster is OK with an alpha and returns
+// that view.
+func waitClusterOK(t *testing.T, tc *testCluster) cluster.View {
+	t.Helper()
+	return waitView(t, tc.path, "OK with an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
+		return v.Status == cluster.StatusOK && v.Alpha != ""
+	})
+}
+
 func hostOf(v cluster.View, h string) cluster.HostView {
 	for _, x := range v.Hosts {
 		if x.Host == h {
@@ -102,9 +111,7 @@ func TestClusterViewHostLost(t *testing.T) {
 func TestClusterViewAlphaDies(t *testing.T) {
 	tc := viewCluster(t)
 	tc.startAll()
-	v := waitView(t, tc.path, "an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == cluster.StatusOK && v.Alpha != ""
-	})
+	v := waitClusterOK(t, tc)
 	old, epoch := v.Alpha, v.AlphaEpoch
 	d := tc.daemons[old]
 	killed := time.Now()
@@ -125,9 +132,7 @@ func TestClusterViewAlphaDies(t *testing.T) {
 func TestClusterViewStaleAlphaFenced(t *testing.T) {
 	tc := viewCluster(t)
 	tc.startAll()
-	v := waitView(t, tc.path, "an alpha", 20*time.Second, func(v cluster.View, _ int) bool {
-		return v.Status == cluster.StatusOK && v.Alpha != ""
-	})
+	v := waitClusterOK(t, tc)
 	old, epoch := v.Alpha, v.AlphaEpoch
 	d := tc.daemons[old]
 	if err := d.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
