@@ -113,7 +113,7 @@ func setLabel(set []Node) string {
 // when its process crashes, with the persistence twine.conf configures.
 func (s Settings) CrashLoss() string {
 	if s.AppendOnly {
-		return "with appendonly yes (fsync every second) a crashed master loses about the last second of writes"
+		return "with appendonly yes (fsync every second) a crashed master loses up to its last two seconds of writes"
 	}
 	return "with RDB snapshots (save 60 1) a crashed master's own files can miss the last 60 s of writes or more"
 }

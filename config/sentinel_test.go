@@ -93,7 +93,7 @@ func TestReplicaSetWithoutSentinelWarns(t *testing.T) {
 		t.Fatalf("Warnings() = %q", w)
 	}
 	w = mustParse(t, lines("set appendonly yes", "m0=data 0 127.0.0.1 7000 0", "r0=data 0 127.0.0.1 7001 0")).Warnings()
-	if len(w) != 1 || !strings.Contains(w[0], "loses about the last second of writes") {
+	if len(w) != 1 || !strings.Contains(w[0], "loses up to its last two seconds of writes") {
 		t.Fatalf("AOF: Warnings() = %q", w)
 	}
 	w = mustParse(t, lines("set min-replicas-to-write 2", "m0=data 0 127.0.0.1 7000 0", "r0=data 0 127.0.0.1 7001 0")).Warnings()

@@ -124,14 +124,25 @@ func roleOf(t *testing.T, c *config.Cluster, name string) replset.NodeRole {
 	return r
 }
 
-// The reproduction of the data-loss defect, without Sentinels: an RDB
-// master with a replica that holds 2000 acknowledged keys is kill -9ed.
-// twined must not restart it from its older (empty) snapshot: it holds it
-// down, the partition is HALT, the replica keeps the keys; the operator's
+// The reproduction of the data-loss defect, without Sentinels: a master
+// with a replica that holds 2000 acknowledged keys is kill -9ed. twined
+// must not restart it from its own files (an RDB snapshot older than the
+// keys; an AOF that, fsynced every second, may lack its last two seconds
+// of writes, as loaded test machines show): it holds it down, the
+// partition is HALT, the replica keeps the keys; the operator's
 // switchover promotes the replica, and the old master rejoins as its
 // replica with every key.
 func TestMasterCrashWithoutSentinelKeepsData(t *testing.T) {
-	c := replConf(t, nil, "m0=data 0 127.0.0.1 PORT 0", "r0=data 0 127.0.0.1 PORT 0")
+	for _, tt := range []struct {
+		name     string
+		settings []string
+	}{{"rdb", nil}, {"aof", []string{"appendonly yes"}}} {
+		t.Run(tt.name, func(t *testing.T) { masterCrashKeepsData(t, tt.settings) })
+	}
+}
+
+func masterCrashKeepsData(t *testing.T, settings []string) {
+	c := replConf(t, settings, "m0=data 0 127.0.0.1 PORT 0", "r0=data 0 127.0.0.1 PORT 0")
 	s := startHosts(t, c)[testHost]
 	m, r := nodeClient(t, c, "m0"), nodeClient(t, c, "r0")
 	writeAcked(t, m, 2000, 1)
@@ -192,7 +203,7 @@ func TestUncleanMasterHeldAtStart(t *testing.T) {
 	}
 	second := startSupervisorOpts(t, Options{Cluster: c})
 	waitState(t, second, "m0", Held, 10*time.Second)
-	if st := nodeStatus(t, second, "r0"); !st.Adopted {
+	if st := waitState(t, second, "r0", Up, 10*time.Second); !st.Adopted {
 		t.Errorf("r0 was not adopted: %s", describe(&st))
 	}
 	_ = second.Close()
@@ -208,25 +219,6 @@ func TestUncleanMasterHeldAtStart(t *testing.T) {
 	_ = third.Close()
 	fourth := startSupervisorOpts(t, Options{Cluster: c})
 	waitAllUp(t, fourth)
-}
-
-// With AOF (fsync every second) a crashed master's own files are current:
-// it restarts at once, as a lone node does, with every key.
-func TestMasterCrashWithAOFRestartsAtOnce(t *testing.T) {
-	c := replConf(t, []string{"appendonly yes"}, "m0=data 0 127.0.0.1 PORT 0", "r0=data 0 127.0.0.1 PORT 0")
-	s := startHosts(t, c)[testHost]
-	m, r := nodeClient(t, c, "m0"), nodeClient(t, c, "r0")
-	writeAcked(t, m, 2000, 1)
-	before := nodeStatus(t, s, "m0")
-	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, 10*time.Second, func() bool {
-		st := nodeStatus(t, s, "m0")
-		return st.State == Up && st.PID != before.PID
-	}, "m0 not restarted")
-	waitKeys(t, m, 2000, 5*time.Second)
-	waitKeys(t, r, 2000, 10*time.Second)
 }
 
 // sentinelConf is a partition with its master on 127.0.0.1 and replicas

@@ -104,9 +104,13 @@ func (w *watcher) setRole(r setup.Role) {
 
 // guardMaster handles the exit of a replicated master (an exit is a fact,
 // not a suspicion): with Sentinels, it holds the node down and asks for
-// an immediate fail-over; without, it holds it down unless its own files
-// are current (AOF). It reports whether it took the node over; false
-// leaves it to the usual restart.
+// an immediate fail-over; without, it holds it down for the operator,
+// whatever its persistence: an RDB snapshot may be minutes old, and an AOF
+// with fsync every second may lack up to two seconds of acknowledged
+// writes even after a kill -9 (Redis postpones the write itself while an
+// fsync is slow), which the replicas would lose by resyncing from it. It
+// reports whether it took the node over; false leaves it to the usual
+// restart.
 func (w *watcher) guardMaster(at time.Time, errStr string) bool {
 	c, n := w.env.cluster, w.node
 	if !c.Replicated(n) || !w.wasMaster() {
@@ -118,9 +122,6 @@ func (w *watcher) guardMaster(at time.Time, errStr string) bool {
 		w.beginFailover()
 		return true
 	}
-	if w.env.settings.AppendOnly {
-		return false // its AOF (fsync every second) is as current as a lone node's
-	}
 	w.setState(Held, w.operatorChoice(), errStr)
 	return true
 }
@@ -128,10 +129,14 @@ func (w *watcher) guardMaster(at time.Time, errStr string) bool {
 // operatorChoice is the Held reason of a master that no Sentinel watches:
 // the two ways out, as commands.
 func (w *watcher) operatorChoice() string {
-	return fmt.Sprintf("master exited and its RDB snapshot may be older than its replicas: held down, %s has no master; "+
+	files := "its RDB snapshot may be older than its replicas"
+	if w.env.settings.AppendOnly {
+		files = "its AOF may lack its last seconds of writes, which its replicas have"
+	}
+	return fmt.Sprintf("master exited and %s: held down, %s has no master; "+
 		"run `twined -failover %s` to promote the most up-to-date replica (this node then rejoins as its replica), "+
-		"or `twined -start %s` to restart it as master (its replicas resync and lose what its last save lacks)",
-		setName(w.node), setArg(w.node), w.node.Name)
+		"or `twined -start %s` to restart it as master (its replicas resync and lose what its files lack)",
+		files, setName(w.node), setArg(w.node), w.node.Name)
 }
 
 // setName names the node's replica set for people.
