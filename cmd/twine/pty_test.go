@@ -135,6 +135,28 @@ func TestConfirmOnTerminal(t *testing.T) {
 	}
 }
 
+// Commands typed on a terminal with the output going elsewhere: the
+// confirmation is read from the same input as the commands, and the
+// confirmed command is the one typed, not the answer.
+func TestConfirmInLinesFromTerminal(t *testing.T) {
+	c := startCluster(t, routetest.Options{Partitions: 2})
+	ok(t, "MSET", c.KeyIn(t, "a", 0), "1", c.KeyIn(t, "b", 1), "1")
+	tm := openTerminal(t)
+	if _, err := tm.ctl.WriteString("flushall async\nyes\nquit\n"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"-all"}, tm.tty, &out, &errb)
+	if err != nil || !strings.Contains(out.String(), "p0: OK\n") {
+		t.Errorf("confirmed FLUSHALL ASYNC: %v; stdout %q, stderr %q", err, out.String(), errb.String())
+	}
+	if got := ok(t, "-all", "DBSIZE"); !strings.HasSuffix(got, "total: 0\n") {
+		t.Errorf("after a confirmed FLUSHALL ASYNC: %q (stderr %q)", got, errb.String())
+	}
+}
+
 func TestPipeProgressOnTerminal(t *testing.T) {
 	startCluster(t, routetest.Options{Partitions: 2})
 	defer func(d time.Duration) { progressEvery = d }(progressEvery)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -188,6 +189,8 @@ func (s *session) command(ctx context.Context, tgt target, args [][]byte) error 
 		return nil
 	}
 	if tgt.kind == onAll && destructive[name] && !c.o.yes {
+		// The answer may be read from the input that args still point into.
+		args = cloneArgs(args)
 		if err := s.ask(c.allQuestion(s.r, name)); err != nil {
 			s.fail(message(err))
 			return nil
@@ -245,4 +248,13 @@ func (s *session) where(ctx context.Context, tgt target, args [][]byte) string {
 		return fmt.Sprintf("partitions %s (split: %s)", strings.Join(nums, ", "), strings.Join(names, ", "))
 	}
 	return describeNode(s.r.MasterOf(ctx, rt.Partition))
+}
+
+// cloneArgs copies args and each argument.
+func cloneArgs(args [][]byte) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = bytes.Clone(a)
+	}
+	return out
 }
