@@ -58,8 +58,13 @@ func (s *Supervisor) Restore(ctx context.Context, name, rdb string, minKeys, max
 	}
 	res.Aside = filepath.Join(dir, "pre-restore-"+stamp)
 	if err := swapData(dir, res.Aside, staged); err != nil {
+		// Half moved: its data of before goes back before it may start.
+		failed := filepath.Join(dir, "restore-failed-"+stamp)
+		if rerr := swapData(dir, failed, res.Aside); rerr != nil {
+			return res, fmt.Errorf("%w: install the snapshot for %s: %w; and putting its data of before back failed: %w (it is in %s; %s stays stopped)", ErrRestore, name, err, rerr, res.Aside, name)
+		}
 		_ = s.StartNode(context.Background(), name)
-		return res, fmt.Errorf("%w: install the snapshot for %s: %w", ErrRestore, name, err)
+		return res, fmt.Errorf("%w: install the snapshot for %s: %w; its data of before is back", ErrRestore, name, err)
 	}
 	keys, err := s.startAndCount(ctx, w, name)
 	if err == nil && (keys < minKeys || keys > maxKeys) {
