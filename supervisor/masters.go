@@ -46,12 +46,13 @@ func (s *Supervisor) mastersLoop(ctx context.Context) {
 		if c != last { // the sets change only with the config
 			last, sets = c, replicatedSetsOn(c, s.host)
 		}
+		var m []SetMaster // none left after a reload that took the sets away
 		if len(sets) > 0 {
-			m := lookupMasters(ctx, c, env, sets)
-			s.mu.Lock()
-			s.masters = m
-			s.mu.Unlock()
+			m = lookupMasters(ctx, c, env, sets)
 		}
+		s.mu.Lock()
+		s.masters = m
+		s.mu.Unlock()
 		t := time.NewTimer(env.settings.CheckInterval)
 		select {
 		case <-ctx.Done():
@@ -126,7 +127,7 @@ func lookupMasters(ctx context.Context, c *config.Cluster, env nodeEnv, sets [][
 // applyMasters corrects the roles of a snapshot's nodes from the master
 // map: a member of a set whose confirmed master is known is that master
 // or a replica, whatever its last INFO said.
-func applyMasters(nodes []NodeStatus, masters []SetMaster, c *config.Cluster) {
+func applyMasters(nodes []NodeStatus, masters []SetMaster) {
 	known := map[int]SetMaster{} // by partition
 	for _, m := range masters {
 		if m.Confirmed && m.Addr != "" {
@@ -142,7 +143,7 @@ func applyMasters(nodes []NodeStatus, masters []SetMaster, c *config.Cluster) {
 		if !ok {
 			continue
 		}
-		if node, ok := c.Node(n.Name); ok && node.Addr() == m.Addr {
+		if n.Name == m.Master {
 			n.Role = "master"
 		} else {
 			n.Role = "replica"

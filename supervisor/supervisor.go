@@ -243,7 +243,7 @@ func (s *Supervisor) WaitReady(ctx context.Context) []string {
 // Snapshot returns the status of every node of the host, copied.
 func (s *Supervisor) Snapshot() Snapshot {
 	s.mu.Lock()
-	ws, masters, c := s.watchers, slices.Clone(s.masters), s.cluster
+	ws, masters := s.watchers, slices.Clone(s.masters)
 	s.mu.Unlock()
 	snap := Snapshot{Host: s.host, Time: time.Now(), Nodes: make([]NodeStatus, 0, len(ws)), Masters: masters}
 	for _, w := range ws {
@@ -251,7 +251,7 @@ func (s *Supervisor) Snapshot() Snapshot {
 		n.finish(snap.Time)
 		snap.Nodes = append(snap.Nodes, n)
 	}
-	applyMasters(snap.Nodes, masters, c)
+	applyMasters(snap.Nodes, masters)
 	snap.PartitionCount, snap.Masterless = snap.Partitions()
 	snap.Status, snap.Up = hostStatus(snap.Nodes, snap.Masterless)
 	snap.EventsDropped = s.bus.dropped.Load()
