@@ -70,16 +70,20 @@ func TestAdoptSignal(t *testing.T) {
 	if e := waitDone(t, p); e.Signal != syscall.SIGTERM {
 		t.Errorf("child Exit() = %+v, want killed by SIGTERM", e)
 	}
-	waitDone(t, a)
+	if e := waitDone(t, a); e.Killed {
+		t.Errorf("adopted Exit() = %+v after SIGTERM, want not Killed", e)
+	}
 }
 
-// Stop of an adopted process that ignores SIGTERM escalates to SIGKILL.
+// Stop of an adopted process that ignores SIGTERM escalates to SIGKILL,
+// and its Exit says so (the only sign an adopted process did not exit by
+// itself).
 func TestAdoptStop(t *testing.T) {
 	p := startHelper(t, nil, "ignoreterm")
 	waitLine(t, p, "ready")
 	a := adopt(t, p.PID())
-	if e := a.Stop(50 * time.Millisecond); e.Known || e.PID != p.PID() {
-		t.Errorf("Stop() = %+v", e)
+	if e := a.Stop(50 * time.Millisecond); e.Known || e.PID != p.PID() || !e.Killed {
+		t.Errorf("Stop() = %+v, want an unknown status, Killed", e)
 	}
 	if e := waitDone(t, p); e.Signal != syscall.SIGKILL {
 		t.Errorf("real exit %s, want killed by SIGKILL", e)

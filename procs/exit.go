@@ -15,6 +15,7 @@ type Exit struct {
 	Code   int            // exit status; -1 when killed by a signal or unknown
 	Signal syscall.Signal // the signal that killed it, 0 if none
 	Known  bool           // false for an adopted process (no wait status can be had), or if wait failed
+	Killed bool           // Kill (or Stop after its timeout) sent it SIGKILL: for an adopted process the only sign it did not exit by itself
 	Time   time.Time      // when the exit was observed
 }
 

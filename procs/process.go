@@ -55,6 +55,7 @@ type Process struct {
 	exited   bool       // the exit has been observed: no more signals
 	recorded bool       // exit is set and Done is about to close
 	closed   bool
+	killed   bool // Kill sent SIGKILL
 	exit     Exit
 }
 
@@ -213,7 +214,9 @@ func (p *Process) Exit() Exit {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.exit
+	e := p.exit
+	e.Killed = p.killed
+	return e
 }
 
 // Signal sends sig to the process itself (not its group). For a child it
@@ -271,6 +274,7 @@ func (p *Process) Kill() error {
 			p.logger.Warn("kill process group failed", "pgid", p.pid, "error", err)
 		}
 	}
+	p.killed = true
 	if err := p.signalLocked(unix.SIGKILL); err != nil && !errors.Is(err, ErrExited) {
 		return fmt.Errorf("kill process %d: %w", p.pid, err)
 	}

@@ -396,7 +396,7 @@ func (w *watcher) onExit() {
 	now := w.env.now()
 	if w.stopping {
 		w.stopping = false
-		if !w.killed && (ex.Success() || !ex.Known) {
+		if !w.killed && cleanExit(ex) {
 			w.markClean() // SIGTERM: redis saved its data before exiting
 		}
 		if w.restartAfter {
@@ -586,6 +586,13 @@ func (w *watcher) beginStop(restart bool) {
 	}
 }
 
+// cleanExit reports whether a stopped node exited by itself after SIGTERM
+// (redis saved its data): status 0, or an adopted process's unknown
+// status, but never after twined had to SIGKILL it.
+func cleanExit(ex procs.Exit) bool {
+	return !ex.Killed && (ex.Success() || !ex.Known)
+}
+
 // shutdown stops the node for twined's exit: SIGTERM (redis saves), wait
 // up to stop-timeout, SIGKILL.
 func (w *watcher) shutdown() {
@@ -595,7 +602,7 @@ func (w *watcher) shutdown() {
 	ex := w.proc.Stop(w.env.settings.StopTimeout)
 	_ = w.proc.Close()
 	w.proc = nil
-	if ex.Success() || !ex.Known && ex.Signal == 0 {
+	if cleanExit(ex) {
 		w.markClean()
 	}
 	w.follower.poll()
