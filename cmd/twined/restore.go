@@ -76,11 +76,14 @@ func (h *httpd) restore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if got := hex.EncodeToString(hash.Sum(nil)); got != q.Get("sha256") {
-		http.Error(w, fmt.Sprintf("the snapshot arrived with SHA-256 %s, not %s: nothing changed", got[:12], q.Get("sha256")[:12]), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("the snapshot arrived with SHA-256 %s, not %q: nothing changed", got[:12], q.Get("sha256")), http.StatusBadRequest)
 		return
 	}
 	h.log.Warn("restoring a node from a backup", "node", name, "from", r.RemoteAddr)
-	res, err := h.sup.Restore(r.Context(), name, f.Name(), minKeys, maxKeys)
+	// Once the node is stopped, the restore runs to its end (or its
+	// rollback) even if the client goes away: a half-done one would
+	// leave the node stopped.
+	res, err := h.sup.Restore(context.WithoutCancel(r.Context()), name, f.Name(), minKeys, maxKeys)
 	reply := restoreReply{Node: name, OK: err == nil, Keys: res.Keys, Aside: res.Aside}
 	code := http.StatusOK
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,16 @@ func TestVerifyFindsACorruptedFile(t *testing.T) {
 	other, _ := testCluster(t, 3)
 	if err := m.Fits(other); !errors.Is(err, ErrMismatch) {
 		t.Errorf("Fits a 3-partition cluster: %v, want ErrMismatch", err)
+	}
+	if err := m.Fits(c); err != nil {
+		t.Errorf("Fits its own cluster: %v", err)
+	}
+	// A hand-edited manifest that lists one partition's file twice.
+	swapped := *m
+	swapped.Parts = slices.Clone(m.Parts)
+	swapped.Parts[0] = swapped.Parts[1]
+	if err := swapped.Fits(c); !errors.Is(err, ErrMismatch) {
+		t.Errorf("Fits with partition 1's file listed first: %v, want ErrMismatch", err)
 	}
 }
 

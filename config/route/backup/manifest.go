@@ -118,6 +118,11 @@ func (m *Manifest) Fits(c *config.Cluster) error {
 	case len(m.Parts) != m.Partitions:
 		return fmt.Errorf("%w: the manifest lists %d files for %d partitions", ErrMismatch, len(m.Parts), m.Partitions)
 	}
+	for i, p := range m.Parts {
+		if p.Partition != i {
+			return fmt.Errorf("%w: the manifest's file %d (%s) is for partition %d, not %d", ErrMismatch, i+1, p.File, p.Partition, i)
+		}
+	}
 	return nil
 }
 
