@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,7 +126,12 @@ func Run(ctx context.Context, o Options) (*Manifest, string, error) {
 		return nil, "", fmt.Errorf("backup: %s exists already", final)
 	}
 	partial := final + ".partial"
-	if err := os.MkdirAll(partial, 0o750); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+		return nil, "", fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Mkdir(partial, 0o750); errors.Is(err, fs.ErrExist) {
+		return nil, "", fmt.Errorf("backup: %s exists: another backup started in the same second is writing it (or one was killed: remove it)", partial)
+	} else if err != nil {
 		return nil, "", fmt.Errorf("backup: %w", err)
 	}
 	ok := false
@@ -210,9 +216,12 @@ func master(ctx context.Context, c *config.Cluster, p int, password string, time
 	}
 	o := replset.ClientOptions(addr, password, timeout, 2)
 	t := &target{partition: p, node: n, admin: redis.NewClient(o), saved: map[string]string{}}
-	if r, err := replset.Role(ctx, t.admin, timeout); err != nil || !r.Master() {
+	if r, err := replset.Role(ctx, t.admin, timeout); err != nil {
 		t.close()
-		return nil, fmt.Errorf("backup: partition %d: %s is not a master (%v): %w", p, n.Name, err, ErrNoMaster)
+		return nil, fmt.Errorf("backup: partition %d: %s does not answer ROLE (%v): %w", p, n.Name, err, ErrNoMaster)
+	} else if !r.Master() {
+		t.close()
+		return nil, fmt.Errorf("backup: partition %d: %s is a %s, not a master (a fail-over under way? run the backup again): %w", p, n.Name, r.Role, ErrNoMaster)
 	}
 	if err := t.dial(ctx, password, timeout); err != nil {
 		t.close()
