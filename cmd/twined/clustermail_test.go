@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -141,8 +142,11 @@ func TestClusterMailFallbackWithoutStatusNode(t *testing.T) {
 	}
 	releaseStatus()
 	// n1 and n2 are still down, each its partition's only node: HALT.
+	// (A host not yet published again is lost, and HALT too: wait until
+	// every host has published.)
 	v := waitView(t, tc.path, "the cluster view back", 20*time.Second, func(v cluster.View, code int) bool {
-		return v.Status == cluster.StatusHalt && code == 2 && v.Alpha != "" && len(v.Hosts) == 3
+		return v.Status == cluster.StatusHalt && code == 2 && v.Alpha != "" && len(v.Hosts) == 3 &&
+			!slices.ContainsFunc(v.Hosts, func(h cluster.HostView) bool { return h.Lost })
 	})
 	if h := hostOf(v, "127.0.0.2"); h.Lost || h.Status != cluster.StatusHalt {
 		t.Errorf("127.0.0.2 in the view back: %+v, want HALT (n1 down), not lost", h)
