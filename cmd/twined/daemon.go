@@ -122,9 +122,19 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 		startCluster = func() {
 			go func() {
 				defer close(memberDone)
+				leaseCtx, stopLease := context.WithCancel(context.Background())
+				alertsCtx, stopClusterAlerts := context.WithCancel(context.Background())
 				var wg sync.WaitGroup
-				wg.Go(func() { member.Run(memberCtx) })
-				wg.Go(func() { ca.run(memberCtx) })
+				wg.Go(func() { member.Run(leaseCtx) })
+				alerted := make(chan struct{})
+				wg.Go(func() { defer close(alerted); ca.run(alertsCtx) })
+				<-memberCtx.Done()
+				// The cluster alerts end first: their last incidents are
+				// saved (fenced) while this twined may still hold the
+				// lease, which is given up only after.
+				stopClusterAlerts()
+				<-alerted
+				stopLease()
 				wg.Wait()
 			}()
 		}
