@@ -20,7 +20,7 @@ import (
 // closed when it loses it.
 type clusterAlerts struct {
 	member  *cluster.Member
-	cluster *config.Cluster
+	cluster func() *config.Cluster // the config in force, replaced on reload
 	host    string
 	log     hclog.Logger
 }
@@ -28,7 +28,7 @@ type clusterAlerts struct {
 func (ca *clusterAlerts) run(ctx context.Context) {
 	var cur *runningAlerter
 	defer func() { cur.end() }()
-	t := time.NewTicker(ca.cluster.Settings().CheckInterval)
+	t := time.NewTicker(ca.cluster().Settings().CheckInterval)
 	defer t.Stop()
 	for {
 		alpha := ca.member.IsAlpha()
@@ -38,6 +38,11 @@ func (ca *clusterAlerts) run(ctx context.Context) {
 		case !alpha && cur != nil:
 			cur.end()
 			cur = nil
+		case cur != nil:
+			if c := ca.cluster(); c != cur.c { // a reload: new recipients, mail server, delays
+				cur.c = c
+				cur.a.SetSettings(c.Settings())
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -49,6 +54,7 @@ func (ca *clusterAlerts) run(ctx context.Context) {
 
 // runningAlerter is the cluster's alerter while it runs.
 type runningAlerter struct {
+	c      *config.Cluster // whose settings it has
 	a      *alert.Alerter
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -57,9 +63,10 @@ type runningAlerter struct {
 // start creates the cluster's alerter and runs it; nil when it cannot be
 // created (logged).
 func (ca *clusterAlerts) start(ctx context.Context) *runningAlerter {
-	s := ca.cluster.Settings()
+	c := ca.cluster()
+	s := c.Settings()
 	a, err := alert.New(alert.Options{
-		Settings: s, Host: "cluster " + s.Cluster, ConfigFile: ca.cluster.File(), Logger: ca.log,
+		Settings: s, Host: "cluster " + s.Cluster, ConfigFile: c.File(), Logger: ca.log,
 		SpoolDir: filepath.Join(s.Dir, "twined", ca.host, "cluster-alerts"),
 		State:    ca.member.IncidentStore(),
 		Covered:  func() (bool, string) { return !ca.member.IsAlpha(), "" },
@@ -69,7 +76,7 @@ func (ca *clusterAlerts) start(ctx context.Context) *runningAlerter {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &runningAlerter{a: a, cancel: cancel, done: make(chan struct{})}
+	r := &runningAlerter{c: c, a: a, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(r.done); a.Run(ctx, nil, ca.member.Snapshot) }()
 	return r
 }

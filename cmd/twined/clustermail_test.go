@@ -243,3 +243,40 @@ func mustHave(t *testing.T, body string, subs ...string) {
 		}
 	}
 }
+
+// A reload that changes the recipients reaches the alpha's cluster
+// alerts: the next incident is mailed to the new ones only.
+func TestClusterMailFollowsAReload(t *testing.T) {
+	srv := smtptest.Start(t)
+	tc := mailCluster(t, srv)
+	tc.startAll()
+	waitClusterOK(t, tc)
+	text, err := os.ReadFile(tc.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(string(text), "set alert ops@example.com", "set alert oncall@example.com", 1)
+	if next == string(text) {
+		t.Fatalf("no alert line to change in\n%s", text)
+	}
+	if err := os.WriteFile(tc.path, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tc.daemons {
+		d.waitLog(t, 1, "config reloaded")
+	}
+	tc.holdDown("n1")
+	var down smtptest.Received
+	redistest.Eventually(t, 30*time.Second, func() bool {
+		for _, m := range srv.Received() {
+			if strings.Contains(m.Subject, "down (partition 1)") {
+				down = m
+				return true
+			}
+		}
+		return false
+	}, "no mail about partition 1: %q", smtptest.Subjects(srv.Received()))
+	if !slices.Equal(down.To, []string{"oncall@example.com"}) {
+		t.Errorf("mail %q went to %v, want the reloaded recipient oncall@example.com only", down.Subject, down.To)
+	}
+}

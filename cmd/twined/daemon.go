@@ -70,11 +70,12 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 	// cluster; a host's own alerter mails them only while the status node
 	// does not answer (and its one-off notes always).
 	var member *cluster.Member
+	var web *httpd // set before any alert runs; holds the config in force
 	covered := func() (bool, string) {
 		if member == nil {
 			return false, ""
 		}
-		if time.Since(member.Contact()) > c.Settings().HostTTL {
+		if time.Since(member.Contact()) > web.cluster.Load().Settings().HostTTL {
 			return false, "The status node does not answer: this host mails its own alerts, and no alpha groups them with the other hosts'."
 		}
 		return true, ""
@@ -98,7 +99,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 			al.Run(alertCtx, alertEvents.C, sup.Snapshot)
 		}()
 	}
-	web, err := newHTTPD(c, o.listenAddr(c), sup, m, log)
+	web, err = newHTTPD(c, o.listenAddr(c), sup, m, log)
 	if err != nil {
 		return fmt.Errorf("%w (is another twined running for this host?)", err)
 	}
@@ -118,7 +119,7 @@ func runDaemon(ctx context.Context, o options, stderr io.Writer) error {
 			return err
 		}
 		web.member, m.member = member, member
-		ca := &clusterAlerts{member: member, cluster: c, host: host, log: log.Named("alert").Named("cluster")}
+		ca := &clusterAlerts{member: member, cluster: web.cluster.Load, host: host, log: log.Named("alert").Named("cluster")}
 		startCluster = func() {
 			go func() {
 				defer close(memberDone)
