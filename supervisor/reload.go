@@ -303,5 +303,22 @@ func changedSettings(a, b config.Settings) []string {
 	check("sentinel-down-after", a.SentinelDownAfter != b.SentinelDownAfter)
 	check("failover-timeout", a.FailoverTimeout != b.FailoverTimeout)
 	check("sentinel-quorum", a.SentinelQuorum != b.SentinelQuorum)
+	check("aof-rewrite-window", a.AOFRewriteWindow != b.AOFRewriteWindow)
+	check("aof-rewrite-concurrency", a.AOFRewriteConcurrency != b.AOFRewriteConcurrency)
+	check("busy-timeout", a.BusyTimeout != b.BusyTimeout)
+	// Read by twined's alerts and cluster view, not the supervisor, but
+	// the reload's log line should say they changed.
+	check("alert", !slices.Equal(a.Alerts, b.Alerts))
+	check("mailserver", a.MailServer != b.MailServer)
+	check("mail-from", a.MailFrom != b.MailFrom)
+	check("mail-tls", a.MailTLS != b.MailTLS)
+	check("mail-user", a.MailUser != b.MailUser)
+	check("mail-password-file", a.MailPasswordFile != b.MailPasswordFile)
+	check("alert-after", a.AlertAfter != b.AlertAfter)
+	check("alert-reminder", a.AlertReminder != b.AlertReminder)
+	check("alert-group", a.AlertGroup != b.AlertGroup)
+	check("log-level", a.LogLevel != b.LogLevel)
+	check("host-ttl", a.HostTTL != b.HostTTL)
+	check("alpha-ttl", a.AlphaTTL != b.AlphaTTL)
 	return out
 }

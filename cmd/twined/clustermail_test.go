@@ -263,7 +263,7 @@ func TestClusterMailFollowsAReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range tc.daemons {
-		d.waitLog(t, 1, "config reloaded")
+		d.waitLog(t, 1, `config reloaded: file=`+tc.path+` changes="settings alert"`)
 	}
 	tc.holdDown("n1")
 	var down smtptest.Received
