@@ -263,7 +263,7 @@ func restorePartition(ctx context.Context, o options, c *config.Cluster, passwor
 	}
 	fmt.Fprintf(stdout, "partition %d: %s (%s) restored: %d keys (the backup: %d); its data before is in %s\n",
 		p.Partition, master.Name, master.Addr(), reply.Keys, p.Keys, reply.Aside)
-	return replicas.waitSynced(ctx, master, reply.Keys, stdout, p.Partition)
+	return replicas.waitSynced(ctx, master, stdout, p.Partition)
 }
 
 // daemonOf returns the base URL of host's twined: its address as it
@@ -312,25 +312,36 @@ func restorePriority(ctx context.Context, set []config.Node, master config.Node,
 	return h
 }
 
-// waitSynced waits until every held replica holds the master's keys.
-func (h *replicaHold) waitSynced(ctx context.Context, master config.Node, keys int64, stdout io.Writer, p int) error {
+// waitSynced waits until every held replica has resynced from the
+// restored master: linked to it and at least at the replication offset
+// the master had once restored (a key count would not do: writes and
+// expiries go on meanwhile).
+func (h *replicaHold) waitSynced(ctx context.Context, master config.Node, stdout io.Writer, p int) error {
+	if len(h.nodes) == 0 {
+		return nil
+	}
+	mc := replset.NewClient(master.Addr(), h.password, h.timeout)
+	mr, err := replset.Role(ctx, mc, h.timeout)
+	mc.Close()
+	if err != nil || !mr.Master() {
+		return fmt.Errorf("the restored master %s does not answer ROLE as a master (%v, %s): its replicas' resync is not checked", master.Name, err, mr.Role)
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, n := range h.nodes {
+		fmt.Fprintf(stdout, "partition %d: waiting for replica %s to resync from %s\n", p, n.Name, master.Name)
 		cl := replset.NewClient(n.Addr(), h.password, h.timeout)
-		var got int64
+		var last replset.NodeRole
 		for {
-			cctx, cancel := context.WithTimeout(ctx, h.timeout)
-			r, err := replset.Role(cctx, cl, h.timeout)
-			if err == nil && r.Role == "replica" && r.Upstream == master.Addr() && r.State == "connected" {
-				got, err = cl.DBSize(cctx).Result()
-			}
-			cancel()
-			if err == nil && got == keys {
-				break
+			r, err := replset.Role(ctx, cl, h.timeout)
+			if err == nil {
+				last = r
+				if r.Role == "replica" && r.Upstream == master.Addr() && r.State == "connected" && r.Offset >= mr.Offset {
+					break
+				}
 			}
 			if time.Now().After(deadline) {
 				cl.Close()
-				return fmt.Errorf("replica %s holds %d keys, not the restored master's %d, after 2 minutes", n.Name, got, keys)
+				return fmt.Errorf("replica %s has not resynced from the restored master after 2 minutes (its link: %s to %s, offset %d of %d)", n.Name, last.State, last.Upstream, last.Offset, mr.Offset)
 			}
 			select {
 			case <-ctx.Done():
@@ -340,7 +351,7 @@ func (h *replicaHold) waitSynced(ctx context.Context, master config.Node, keys i
 			}
 		}
 		cl.Close()
-		fmt.Fprintf(stdout, "partition %d: replica %s resynced: %d keys\n", p, n.Name, got)
+		fmt.Fprintf(stdout, "partition %d: replica %s resynced\n", p, n.Name)
 	}
 	return nil
 }
