@@ -224,7 +224,7 @@ func restorePartition(ctx context.Context, o options, c *config.Cluster, passwor
 	}
 	// While its master is down and loading, no replica with the old data
 	// may be promoted.
-	replicas := restorePriority(ctx, set, master, password, timeout)
+	replicas := restorePriority(ctx, set, master, password, timeout, stdout)
 	defer replicas.put()
 	base, err := daemonOf(ctx, o, c, master.Host, password)
 	if err != nil {
@@ -290,7 +290,7 @@ type replicaHold struct {
 	saved    []string
 }
 
-func restorePriority(ctx context.Context, set []config.Node, master config.Node, password string, timeout time.Duration) *replicaHold {
+func restorePriority(ctx context.Context, set []config.Node, master config.Node, password string, timeout time.Duration, stdout io.Writer) *replicaHold {
 	h := &replicaHold{password: password, timeout: timeout}
 	for _, n := range set {
 		if n.Name == master.Name {
@@ -304,10 +304,13 @@ func restorePriority(ctx context.Context, set []config.Node, master config.Node,
 		}
 		cancel()
 		cl.Close()
-		if err == nil {
-			h.nodes = append(h.nodes, n)
-			h.saved = append(h.saved, old["replica-priority"])
+		if err != nil {
+			fmt.Fprintf(stdout, "partition %d: replica %s cannot be kept from promotion (%v): it is not held back or waited for\n",
+				master.Partition, n.Name, shortNetError(err))
+			continue
 		}
+		h.nodes = append(h.nodes, n)
+		h.saved = append(h.saved, old["replica-priority"])
 	}
 	return h
 }
