@@ -91,7 +91,7 @@ func (s *Supervisor) Reload(ctx context.Context, c *config.Cluster) (ReloadResul
 	env := oldEnv
 	env.cluster, env.settings, env.password = c, c.Settings(), password
 	s.mu.Lock()
-	env.sentinels = s.newSentinels(c, password)
+	env.sentinels = s.newSentinels(c, password, oldEnv.sentinels)
 	s.mu.Unlock()
 	env.prefixes = []string{c.Settings().Cluster}
 	if prev := old.Settings().Cluster; prev != c.Settings().Cluster {

@@ -144,7 +144,7 @@ func (s *Supervisor) Start() error {
 		now:       time.Now,
 		observe:   s.observe,
 		leave:     s.leave,
-		sentinels: s.newSentinels(s.cluster, password),
+		sentinels: s.newSentinels(s.cluster, password, nil),
 		prefixes:  []string{s.cluster.Settings().Cluster},
 	}
 	s.env = env
@@ -157,13 +157,17 @@ func (s *Supervisor) Start() error {
 }
 
 // newSentinels returns the client of c's Sentinels, nil when it has
-// none. The caller holds s.mu; every client made is closed by Close
-// (watchers of an older config may still be using one).
-func (s *Supervisor) newSentinels(c *config.Cluster, password string) *replset.Sentinels {
+// none: prev when it asks the same ones, else a new one. The caller holds
+// s.mu; every client made is closed by Close (watchers of an older config
+// may still be using one).
+func (s *Supervisor) newSentinels(c *config.Cluster, password string, prev *replset.Sentinels) *replset.Sentinels {
 	if len(c.Sentinels()) == 0 {
 		return nil
 	}
 	r := replset.NewSentinels(c, s.host, password, c.Settings().CheckTimeout)
+	if prev != nil && prev.SameAs(r) {
+		return prev // a reload that changed nothing of the Sentinels keeps their connections
+	}
 	s.sentinelClients = append(s.sentinelClients, r)
 	return r
 }

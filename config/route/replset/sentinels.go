@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,12 @@ func NewSentinels(c *config.Cluster, host, password string, timeout time.Duratio
 		}
 	}
 	return s
+}
+
+// SameAs reports whether s and o ask the same Sentinels, in the same
+// order, with the same password and timeout: one can serve for the other.
+func (s *Sentinels) SameAs(o *Sentinels) bool {
+	return slices.Equal(s.addrs, o.addrs) && s.password == o.password && s.timeout == o.timeout
 }
 
 // Addrs returns the Sentinels' addresses, the local one first.
